@@ -3,6 +3,7 @@
 The pure-Python twins need no build; ``LIQFRAME_NO_EXTENSIONS=1`` selects them at import time.
 """
 
+import os
 from pathlib import Path
 
 import numpy
@@ -10,6 +11,8 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 CORE = Path("liqframe/_core")
+# LIQFRAME_BUILD_ONLY=_book,_matcher builds just those modules (handy while editing one).
+ONLY = {name for name in os.environ.get("LIQFRAME_BUILD_ONLY", "").split(",") if name}
 
 extensions = [
     Extension(
@@ -20,6 +23,7 @@ extensions = [
         extra_compile_args=["-O3"],
     )
     for source in sorted(CORE.glob("_*.pyx"))
+    if not ONLY or source.stem in ONLY
 ]
 
 setup(
