@@ -1,0 +1,5 @@
+import sys
+
+from liqframe.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Built-in policies. Each module is an ordinary plugin, registered like an external one."""

@@ -1,0 +1,167 @@
+"""The ``liqframe`` command line.
+
+Every command is a function ``cmd_<name>(args) -> exit code`` and a ``add_<name>(subparsers)``
+that declares it; :data:`COMMANDS` lists them, and the docs test checks each is documented.
+Configuration and plugin errors exit with code 2 and a message that names the field and the fix.
+"""
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+import liqframe
+from liqframe import config as config_module
+from liqframe.errors import ConfigError, LiqframeError, PluginError
+from liqframe.plugins import Registry, describe_plugins, get_plugin_manager
+
+EXIT_USAGE = 2
+
+
+def _console(stderr=False):
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def add_plugins(subparsers):
+    parser = subparsers.add_parser(
+        "plugins", help="list installed plugins and the names they register",
+        description="List every plugin (built-in, installed through entry points, and local "
+                    "ones named in a config) with its distribution, version, the kinds it "
+                    "provides and the names it registers. Broken plugins are listed with "
+                    "their problem.")
+    parser.add_argument("--json", action="store_true", help="print a JSON array instead")
+    parser.add_argument("--config", metavar="FILE", help="also load the config's local plugins")
+    parser.set_defaults(handler=cmd_plugins)
+
+
+def cmd_plugins(args):
+    local = config_module.load(args.config)[0].plugins if args.config else ()
+    pm = get_plugin_manager(local=local)
+    records = describe_plugins(pm, Registry.collect(pm))
+    if args.json:
+        sys.stdout.write(orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    table = Table(title="liqframe plugins")
+    for column in ("plugin", "distribution", "version", "registers", "problem"):
+        table.add_column(column)
+    for r in records:
+        registers = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in r["kinds"].items())
+        table.add_row(r["name"], r["distribution"], r["version"], registers, r["problem"] or "")
+    _console().print(table)
+    return 0
+
+
+def add_new_plugin(subparsers):
+    from liqframe.scaffold import KINDS
+
+    parser = subparsers.add_parser(
+        "new-plugin", help="write a new installable plugin package",
+        description="Write liqframe-NAME/ with a pyproject.toml declaring the liqframe entry "
+                    "point, a module liqframe_NAME implementing the kind's hook with a working "
+                    "example, a passing test and a README.")
+    parser.add_argument("name", help="plugin name: lower-case words joined by hyphens")
+    parser.add_argument("--kind", required=True, choices=KINDS, help="which kind of plugin")
+    parser.add_argument("--output", default=".", metavar="DIR",
+                        help="folder to create the package in (default: current folder)")
+    parser.set_defaults(handler=cmd_new_plugin)
+
+
+def cmd_new_plugin(args):
+    from liqframe.scaffold import new_plugin
+
+    try:
+        root = new_plugin(args.name, args.kind, Path(args.output))
+    except (ValueError, FileExistsError) as error:
+        _console(stderr=True).print(f"liqframe new-plugin: error: {error}")
+        return EXIT_USAGE
+    print(f"wrote {root}: install it with `pip install {root}`, then run `liqframe plugins`")
+    return 0
+
+
+def add_run(subparsers):
+    parser = subparsers.add_parser(
+        "run", help="run the host (the embedded default config when no --config is given)",
+        description="Start every configured venue, strategy and risk model and run until "
+                    "Ctrl-C or --duration. Without --config the embedded default runs.")
+    parser.add_argument("--config", metavar="FILE", help="TOML config file")
+    parser.add_argument("--duration", type=float, metavar="SECONDS",
+                        help="stop after this many seconds (default: run until Ctrl-C)")
+    parser.add_argument("--db", metavar="PATH", help="SQLite file (overrides [store] path)")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the config that would run, and exit")
+    parser.set_defaults(handler=cmd_run)
+
+
+def cmd_run(args):
+    from liqframe.host import Host, build_components
+
+    console = _console()
+    cfg, text = config_module.load(args.config)
+    if args.print_config:
+        sys.stdout.write(text)
+        return 0
+    if args.duration is not None and args.duration < 0:
+        raise ConfigError(f"--duration: {args.duration} must not be negative")
+    pm = get_plugin_manager(local=cfg.plugins)
+    registry = Registry.collect(pm)
+    for warning in registry.warnings:
+        _console(stderr=True).print(f"[yellow]warning:[/] {warning}")
+    components = build_components(cfg, registry)
+    host = Host(cfg, text, components, db_path=args.db or cfg.store.path, report=lambda line: console.print(line, markup=False))
+    source = args.config or "the embedded default config"
+    console.print(f"liqframe {liqframe.__version__} running {source}")
+    for line in host.describe():
+        console.print(f"  {line}")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, host.stop)
+        return await host.run(args.duration)
+
+    status = asyncio.run(main())
+    console.print(f"liqframe: {status}; state saved to {args.db or cfg.store.path}")
+    return 0
+
+
+COMMANDS = {
+    "plugins": add_plugins,
+    "new-plugin": add_new_plugin,
+    "run": add_run,
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="liqframe",
+        description="liqframe: multi-venue crypto liquidity. Consolidated books, smart order "
+                    "routing, cross-venue matching and market making, extended by plugins.")
+    parser.add_argument("--version", action="version", version=f"liqframe {liqframe.__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for add in COMMANDS.values():
+        add(subparsers)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ConfigError, PluginError) as error:
+        _console(stderr=True).print(f"liqframe: error: {error}", markup=False)
+        return EXIT_USAGE
+    except LiqframeError as error:
+        _console(stderr=True).print(f"liqframe: error: {error}", markup=False)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

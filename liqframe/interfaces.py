@@ -1,0 +1,106 @@
+"""What the objects made by plugin factories look like (typing protocols).
+
+The host calls these objects directly on its event loop. Everything crossing the boundary is a
+frozen value type from :mod:`liqframe.model`, with prices and sizes in ticks and lots.
+"""
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+from liqframe.model import Balance, BookDelta, Fill, Order, Quote, Transfer
+
+
+@runtime_checkable
+class MarketState(Protocol):
+    """What strategies, risk models and rebalancers read: the host's view of the market."""
+
+    def best(self, venue: str, symbol: str) -> tuple[int | None, int | None]:
+        """Best bid and ask price of ``symbol`` on ``venue`` in ticks (None when empty)."""
+
+    def mid(self, symbol: str) -> int | None:
+        """Consolidated mid price of ``symbol`` in ticks, rounded down (None when one-sided)."""
+
+    def inventory(self, venue: str, asset: str) -> int:
+        """Our holding of ``asset`` on ``venue`` in its smallest units."""
+
+
+@runtime_checkable
+class VenueEvents(Protocol):
+    """What the host gives a connector to report into; every call returns at once."""
+
+    def on_snapshot(self, symbol: str, bids: Sequence[tuple[int, int]],
+                    asks: Sequence[tuple[int, int]], sequence: int, event_ns: int) -> None: ...
+    def on_delta(self, delta: BookDelta) -> None: ...
+    def on_fill(self, fill: Fill) -> None: ...
+    def on_order(self, order: Order) -> None: ...
+    def on_status(self, up: bool, reason: str) -> None: ...
+
+
+@runtime_checkable
+class VenueConnector(Protocol):
+    """A connection to one venue: market data in, orders out."""
+
+    async def start(self, events: VenueEvents) -> None:
+        """Connect and start streaming into ``events``; return once subscribed."""
+
+    async def stop(self) -> None:
+        """Close every connection; idempotent."""
+
+    async def place_order(self, order: Order) -> str:
+        """Send ``order``; return the venue's order id. Raise on rejection."""
+
+    async def cancel_order(self, venue_order_id: str) -> None: ...
+
+    async def open_orders(self) -> Sequence[Order]:
+        """The venue's view of our open orders, for reconciliation after a reconnect."""
+
+    async def balances(self) -> Sequence[Balance]: ...
+
+
+@runtime_checkable
+class QuotingStrategy(Protocol):
+    """Turns the market state into the quotes wanted on each venue."""
+
+    def quotes(self, state: MarketState) -> Sequence[Quote]: ...
+
+
+@runtime_checkable
+class RiskModel(Protocol):
+    """Adjusts and vetoes what strategies and the router want to do."""
+
+    def adjust(self, quotes: Sequence[Quote], state: MarketState) -> Sequence[Quote]:
+        """Return the quotes to send: sizes scaled, some dropped."""
+
+    def veto(self, order: Order, state: MarketState) -> str | None:
+        """Return a reason to refuse ``order``, or None to let it through."""
+
+    def venue_weights(self, state: MarketState) -> Mapping[str, float]:
+        """Weight in [0, 1] for each venue in the consolidated book and in quoting."""
+
+
+@runtime_checkable
+class Rebalancer(Protocol):
+    """Plans movements of capital between venues."""
+
+    def plan(self, balances: Sequence[Balance], state: MarketState) -> Sequence[Transfer]: ...
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Carries events between nodes."""
+
+    async def start(self) -> None: ...
+    async def publish(self, subject: str, payload: bytes) -> None: ...
+    async def subscribe(self, subject: str,
+                        handler: Callable[[str, bytes], Awaitable[None]]) -> None: ...
+    async def stop(self) -> None: ...
+
+
+#: The protocol each plugin kind's factories must produce.
+KIND_PROTOCOLS = {
+    "venue": VenueConnector,
+    "strategy": QuotingStrategy,
+    "risk": RiskModel,
+    "rebalancer": Rebalancer,
+    "transport": Transport,
+}
