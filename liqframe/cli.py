@@ -112,7 +112,8 @@ def cmd_run(args):
     for warning in registry.warnings:
         _console(stderr=True).print(f"[yellow]warning:[/] {warning}")
     components = build_components(cfg, registry)
-    host = Host(cfg, text, components, db_path=args.db or cfg.store.path, report=lambda line: console.print(line, markup=False))
+    host = Host(cfg, text, components, db_path=args.db or cfg.store.path,
+                report=lambda line: console.print(line, markup=False))
     source = args.config or "the embedded default config"
     console.print(f"liqframe {liqframe.__version__} running {source}")
     for line in host.describe():

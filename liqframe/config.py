@@ -20,7 +20,8 @@ from liqframe.errors import ConfigError
 def setting(doc, kind, default=attrs.NOTHING, **kwargs):
     """Declare a config field: ``kind`` checks and converts the raw TOML value."""
     if isinstance(default, list | dict):
-        return attrs.field(factory=lambda: type(default)(default), metadata={"doc": doc, "kind": kind})
+        return attrs.field(factory=lambda: type(default)(default),
+                           metadata={"doc": doc, "kind": kind})
     return attrs.field(default=default, metadata={"doc": doc, "kind": kind}, **kwargs)
 
 
@@ -226,7 +227,8 @@ def _unique(items, path, key):
     for index, item in enumerate(items):
         value = getattr(item, key)
         if value in seen:
-            raise ValueError(f"{path}[{index}].{key}: {value!r} is used twice; names must be unique")
+            raise ValueError(f"{path}[{index}].{key}: {value!r} is used twice; "
+                             "names must be unique")
         seen.add(value)
 
 

@@ -248,7 +248,8 @@ class Fill:
     size: int = attrs.field(validator=_positive_int)
     fee: Decimal = attrs.field(default=Decimal(0), converter=_decimal("fee"))
     fee_currency: str = ""
-    liquidity: str = attrs.field(default="taker", validator=attrs.validators.in_(("maker", "taker")))
+    liquidity: str = attrs.field(default="taker",
+                                 validator=attrs.validators.in_(("maker", "taker")))
     trade_id: str = ""
     event_ns: int = 0
 

@@ -82,8 +82,10 @@ class PluginManager(pluggy.PluginManager):
         except (pluggy.PluginValidationError, ValueError) as error:
             return self._broke(name, distribution, version, str(error))
         self.distributions[name] = (distribution, version)
+        self.trace("registered", name, "from", distribution, version)
 
     def _broke(self, name, distribution, version, problem):
+        self.trace("broken", name, "from", distribution, version, ":", problem)
         self.broken.append(BrokenPlugin(plugin=name, distribution=distribution,
                                         version=version, problem=problem))
 
@@ -181,6 +183,7 @@ class Registry:
                                             version=version,
                                             problem=f"{hook_name}() failed: {error}"))
             return
+        pm.trace(hook_name, impl.plugin_name, "->", sorted(mapping))
         for name, factory in mapping.items():
             entry = Registration(kind=kind, name=name, factory=factory,
                                  plugin=impl.plugin_name, distribution=distribution)

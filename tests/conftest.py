@@ -35,4 +35,5 @@ def twin(request):
 def pytest_configure(config):
     config.addinivalue_line("markers", "compiled: runs the compiled twin of a core module")
     if os.environ.get("LIQFRAME_REQUIRE_EXTENSIONS") and not core.EXTENSIONS_LOADED:
-        raise pytest.UsageError("LIQFRAME_REQUIRE_EXTENSIONS is set but the extensions did not load")
+        raise pytest.UsageError(
+            "LIQFRAME_REQUIRE_EXTENSIONS is set but the compiled core did not load")

@@ -68,7 +68,8 @@ def test_formats(twin, units, decimals, text):
     assert twin.from_units(units, decimals) == text
 
 
-decimal_text = st.from_regex(r"\A[+-]?([0-9]{0,22}(\.[0-9]{0,22})?|\.[0-9]{1,22})([eE][+-]?[0-9]{1,3})?\Z")
+decimal_text = st.from_regex(
+    r"\A[+-]?([0-9]{0,22}(\.[0-9]{0,22})?|\.[0-9]{1,22})([eE][+-]?[0-9]{1,3})?\Z")
 
 
 def decimal_oracle(text, decimals):

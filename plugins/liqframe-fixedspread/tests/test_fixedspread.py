@@ -1,7 +1,7 @@
 import pytest
+from liqframe_fixedspread import FixedSpread
 
 from liqframe.interfaces import QuotingStrategy
-from liqframe_fixedspread import FixedSpread
 
 
 class State:

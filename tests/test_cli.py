@@ -1,0 +1,106 @@
+"""The ``liqframe`` command, run as a user runs it: a subprocess of the installed script."""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from liqframe.cli import COMMANDS, build_parser
+from liqframe.scaffold import KINDS
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def liqframe(*args, cwd=None, env=None, check=False):
+    return subprocess.run([sys.executable, "-m", "liqframe", *args], capture_output=True,
+                          text=True, cwd=cwd, env={**os.environ, **(env or {})}, check=check,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("command", [[], *[[name] for name in COMMANDS]])
+def test_help_everywhere(command):
+    out = liqframe(*command, "--help", check=True)
+    assert out.stdout.startswith("usage: liqframe")
+
+
+def test_every_option_has_help():
+    parser = build_parser()
+    for name, sub in parser._subparsers._group_actions[0].choices.items():
+        assert sub.description, f"{name} has no description"
+        for action in sub._actions:
+            assert action.help, f"liqframe {name} {action.dest} has no help"
+
+
+def test_run_default_starts_says_what_it_runs_and_exits_cleanly(tmp_path):
+    out = liqframe("run", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "running the embedded default config" in out.stdout
+    assert "instruments: BTC/USDT" in out.stdout and "risk models: limits" in out.stdout
+    with sqlite3.connect(tmp_path / "liqframe.db") as db:
+        [(status, config)] = db.execute("select status, config from runs").fetchall()
+    assert status == "idle" and "[[instruments]]" in config
+
+
+def test_print_config_round_trips(tmp_path):
+    text = liqframe("run", "--print-config", check=True).stdout
+    (tmp_path / "c.toml").write_text(text)
+    out = liqframe("run", "--config", "c.toml", "--db", "other.db", cwd=tmp_path)
+    assert out.returncode == 0 and (tmp_path / "other.db").exists()
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ("[web]\nport = 'x'", "web.port: expected an integer"),
+    ("[[risk]]\nplugin = 'nope'", "risk[0].plugin: unknown risk 'nope'"),
+])
+def test_run_bad_config_exits_2_naming_the_field(tmp_path, toml, message):
+    (tmp_path / "bad.toml").write_text(toml)
+    out = liqframe("run", "--config", "bad.toml", cwd=tmp_path)
+    assert out.returncode == 2 and message in out.stderr
+    assert not (tmp_path / "liqframe.db").exists()  # nothing started
+
+
+def test_run_missing_config_exits_2(tmp_path):
+    out = liqframe("run", "--config", "missing.toml", cwd=tmp_path)
+    assert out.returncode == 2 and "missing.toml: cannot read the config file" in out.stderr
+
+
+def test_plugins_json_lists_every_first_party_plugin():
+    records = json.loads(liqframe("plugins", "--json", check=True).stdout)
+    distributions = {r["distribution"] for r in records}
+    first_party = {p.name for p in (REPO / "plugins").iterdir() if (p / "pyproject.toml").exists()}
+    assert first_party and first_party <= distributions, (
+        "install the first-party plugins (tox does) to run this test")
+    assert {"liqframe"} <= distributions
+    assert all(r["problem"] is None for r in records)
+
+
+def test_new_plugin_refuses_bad_names_and_existing_folders(tmp_path):
+    out = liqframe("new-plugin", "Bad_Name", "--kind", "venue", "--output", str(tmp_path))
+    assert out.returncode == 2 and "lower-case" in out.stderr
+    liqframe("new-plugin", "twice", "--kind", "risk", "--output", str(tmp_path), check=True)
+    out = liqframe("new-plugin", "twice", "--kind", "risk", "--output", str(tmp_path))
+    assert out.returncode == 2 and "already exists" in out.stderr
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_new_plugin_installs_registers_and_passes_its_own_test(tmp_path, kind):
+    name = f"my-{kind}"
+    liqframe("new-plugin", name, "--kind", kind, "--output", str(tmp_path), check=True)
+    package = tmp_path / f"liqframe-{name}"
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--target", str(site), str(package)],
+                   check=True, capture_output=True, timeout=300)
+    env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    records = json.loads(liqframe("plugins", "--json", env=env, check=True).stdout)
+    [record] = [r for r in records if r["distribution"] == f"liqframe-{name}"]
+    assert record["kinds"] == {kind: [name]} and record["problem"] is None
+    test = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           str(package / "tests")], capture_output=True, text=True,
+                          cwd=tmp_path, env={**os.environ, **env}, timeout=300)
+    assert test.returncode == 0, test.stdout + test.stderr
+    assert "2 passed" in test.stdout
