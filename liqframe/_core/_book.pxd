@@ -1,0 +1,46 @@
+# Contract of the compiled L2 book; the pure twin is liqframe/_core/book.py, which documents
+# the behaviour. Other core modules (the consolidated book) cimport this to call the book
+# without going through Python.
+from libc.stdint cimport int64_t
+
+
+cdef struct Level:
+    # Sort key: the price on the bid side, minus the price on the ask side. Both sides then
+    # sort ascending with the best level last, where inserts and deletes near the touch move
+    # only the few levels above them.
+    int64_t key
+    int64_t size
+
+
+cdef struct Side:
+    Level* levels
+    Py_ssize_t count
+    Py_ssize_t capacity
+
+
+cdef class L2Book:
+    cdef Side _sides[2]
+    cdef int64_t _sequence
+    cdef bint _stale
+    cdef bint _bridging
+
+    # One validated change: side is BID or ASK, price > 0, size >= 0 (0 deletes).
+    cdef int set_level(self, int side, int64_t price, int64_t size) except -1
+    # Validate every change, check the message's sequence ids (INT64_MIN: none) with
+    # advance_to, then apply them all: returns 1 when applied, 0 when the message was dropped,
+    # and raises with the book unchanged when a change is bad or the sequence has a gap.
+    # Strides are in elements, so columns of a 2-D array can be passed directly.
+    cdef int apply_changes(self, const int64_t* sides, Py_ssize_t side_stride,
+                           const int64_t* prices, Py_ssize_t price_stride,
+                           const int64_t* sizes, Py_ssize_t size_stride, Py_ssize_t count,
+                           int64_t first, int64_t last, int64_t previous) except -1
+    cdef int apply_views(self, const int64_t[:] sides, const int64_t[:] prices,
+                         const int64_t[:] sizes) except -1
+    # The sequence rule of advance(); 1 to apply the message, 0 to drop it, raises on a gap.
+    cdef int advance_to(self, int64_t first, int64_t last, int64_t previous) except -1
+    # Copy up to n best levels of a side, best first; returns how many were copied.
+    cdef Py_ssize_t copy_top(self, int side, int64_t* prices, int64_t* sizes,
+                             Py_ssize_t n) noexcept
+    # Best price of a side, or 0 when the side is empty (prices are positive).
+    cdef int64_t best_price(self, int side) noexcept
+    cdef int64_t best_size(self, int side) noexcept

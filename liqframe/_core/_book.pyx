@@ -1,0 +1,591 @@
+# cython: language_level=3
+"""The price-level (L2) book of one venue and instrument (compiled).
+
+Same names, behaviour and errors as the pure twin liqframe/_core/book.py, which documents
+them. Each side is one C array of ``Level`` (16 bytes) sorted by key with the best level last,
+grown by doubling and shrunk by half when a quarter full, so a live level costs 16 to 64 bytes.
+
+Python callers pass numpy arrays to apply_batch and apply_snapshot; the data pointers are
+taken with the numpy C API, because acquiring a typed memoryview costs about 150 ns per
+array, which would make batches of ten slower than ten single calls. Cython callers can use
+the typed-memoryview method ``apply_views`` declared in _book.pxd.
+"""
+import math
+import numbers
+import operator
+
+cimport numpy as cnp
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from libc.stdint cimport INT64_MIN, int64_t, uint64_t
+from libc.stdlib cimport qsort
+from libc.string cimport memcpy, memmove
+
+from liqframe.errors import BookError, SequenceGap
+
+cnp.import_array()
+
+cdef extern from *:
+    ctypedef unsigned long long uint128 "unsigned __int128"
+
+BID = 0
+ASK = 1
+NO_SEQUENCE = INT64_MIN
+STALE_MESSAGE = "book is stale after a sequence gap: apply a snapshot to resynchronise it"
+
+cdef enum:
+    C_BID = 0
+    C_ASK = 1
+    MIN_CAPACITY = 16
+
+
+# -- argument checking (cold paths raise; the messages match the pure twin) ----------------
+
+cdef int64_t _integer_slow(object value, str field) except? -1:
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise BookError(f"{field}: {value!r} is not an integer") from None
+    if not -(2**63) <= value <= 2**63 - 1:
+        raise BookError(f"{field}: {value!r} is out of the 64-bit range")
+    return value
+
+
+cdef inline int64_t _integer(object value, str field) except? -1:
+    """``value`` as int64, or a BookError naming ``field``; exact ints take the fast path."""
+    cdef int overflow = 0
+    cdef long long result
+    if PyLong_CheckExact(value):
+        result = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if not overflow:
+            return result
+    return _integer_slow(value, field)
+
+
+cdef int _check_level(int64_t side, int64_t price, int64_t size, object side_field,
+                      object price_field, object size_field) except -1:
+    if side != C_BID and side != C_ASK:
+        raise BookError(f"{side_field}: {side!r} is not BID (0) or ASK (1)")
+    if price <= 0:
+        raise BookError(f"{price_field}: {price!r} is not positive")
+    if size < 0:
+        raise BookError(f"{size_field}: {size!r} is negative")
+    return 0
+
+
+cdef int _side(object value) except -1:
+    cdef int64_t side = _integer(value, "side")
+    if side != C_BID and side != C_ASK:
+        raise BookError(f"side: {side!r} is not BID (0) or ASK (1)")
+    return <int>side
+
+
+cdef str _describe(object value):
+    if isinstance(value, cnp.ndarray):
+        return f"{value.ndim}-dimensional array of dtype {value.dtype}"
+    return type(value).__name__
+
+
+cdef const int64_t* _int64_data(object value, str field, Py_ssize_t* length,
+                                Py_ssize_t* stride) except NULL:
+    """Data pointer, length and stride (in elements) of a 1-D native int64 numpy array."""
+    cdef cnp.ndarray array
+    if (not cnp.PyArray_Check(value) or cnp.PyArray_NDIM(<cnp.ndarray>value) != 1
+            or not cnp.PyArray_EquivTypenums(cnp.PyArray_TYPE(<cnp.ndarray>value), cnp.NPY_INT64)
+            or not cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>value)):
+        raise BookError(f"{field}: expected a 1-dimensional int64 array, got {_describe(value)}")
+    array = <cnp.ndarray>value
+    length[0] = cnp.PyArray_DIM(array, 0)
+    if cnp.PyArray_STRIDE(array, 0) % sizeof(int64_t) != 0:
+        raise BookError(f"{field}: expected a 1-dimensional int64 array, got an unaligned view")
+    stride[0] = cnp.PyArray_STRIDE(array, 0) // <Py_ssize_t>sizeof(int64_t)
+    return <const int64_t*>cnp.PyArray_DATA(array)
+
+
+cdef int _same_length(Py_ssize_t length, str field, Py_ssize_t other, str other_field) except -1:
+    if length != other:
+        raise BookError(f"{field}: length {length} differs from the {other} of {other_field}")
+    return 0
+
+
+cdef double _check_bps(object bps) except? -1.0:
+    if not isinstance(bps, numbers.Real) or not math.isfinite(bps) or bps < 0:
+        raise BookError(f"bps: {bps!r} is not a finite number >= 0")
+    return float(bps)
+
+
+# -- side storage -------------------------------------------------------------------------
+
+cdef inline Py_ssize_t _locate(const Level* levels, Py_ssize_t count, int64_t key) noexcept:
+    """Index of the first level whose key is >= ``key``: gallop down from the best (last)
+    level, then bisect; changes near the touch are found in a few steps."""
+    cdef Py_ssize_t hi = count, lo = count - 1, step = 1, mid
+    while lo >= 0 and levels[lo].key >= key:
+        hi = lo
+        lo -= step
+        step <<= 1
+    if lo < 0:
+        lo = -1
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if levels[mid].key >= key:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+cdef int _reserve(Side* side, Py_ssize_t needed) except -1:
+    cdef Py_ssize_t capacity
+    cdef Level* grown
+    if needed <= side.capacity:
+        return 0
+    capacity = side.capacity * 2 if side.capacity else MIN_CAPACITY
+    if capacity < needed:
+        capacity = needed
+    grown = <Level*>PyMem_Realloc(side.levels, capacity * sizeof(Level))
+    if grown == NULL:
+        raise MemoryError()
+    side.levels, side.capacity = grown, capacity
+    return 0
+
+
+cdef void _shrink(Side* side) noexcept:
+    """Halve the storage once it is under a quarter full, so memory follows the book."""
+    cdef Py_ssize_t capacity = side.capacity >> 1
+    cdef Level* shrunk
+    if side.count * 4 >= side.capacity or capacity < MIN_CAPACITY:
+        return
+    shrunk = <Level*>PyMem_Realloc(side.levels, capacity * sizeof(Level))
+    if shrunk != NULL:  # keeping the larger block is harmless
+        side.levels, side.capacity = shrunk, capacity
+
+
+cdef inline int _set(Side* side, int64_t key, int64_t size) except -1:
+    cdef Py_ssize_t i = _locate(side.levels, side.count, key)
+    cdef Level* levels = side.levels
+    if i < side.count and levels[i].key == key:
+        if size:
+            levels[i].size = size
+        else:
+            memmove(&levels[i], &levels[i + 1], (side.count - i - 1) * sizeof(Level))
+            side.count -= 1
+            if side.count * 4 < side.capacity:
+                _shrink(side)
+    elif size:
+        if side.count == side.capacity:
+            _reserve(side, side.count + 1)
+            levels = side.levels
+        memmove(&levels[i + 1], &levels[i], (side.count - i) * sizeof(Level))
+        levels[i].key = key
+        levels[i].size = size
+        side.count += 1
+    return 0
+
+
+cdef int _compare_levels(const void* a, const void* b) noexcept nogil:
+    cdef int64_t x = (<const Level*>a).key, y = (<const Level*>b).key
+    return (x > y) - (x < y)
+
+
+cdef int _build_side(Side* side, const int64_t* prices, Py_ssize_t price_stride,
+                     const int64_t* sizes, Py_ssize_t size_stride, Py_ssize_t length,
+                     int which, str name) except -1:
+    """Fill ``side`` (empty, owned by the caller) from validated-or-not snapshot arrays."""
+    cdef Py_ssize_t i, kept = 0
+    cdef int64_t price, size, sign = 1 if which == C_BID else -1
+    cdef bint ascending = True, descending = True
+    for i in range(length):
+        price, size = prices[i * price_stride], sizes[i * size_stride]
+        if price <= 0:
+            raise BookError(f"{name}_prices[{i}]: {price!r} is not positive")
+        if size < 0:
+            raise BookError(f"{name}_sizes[{i}]: {size!r} is negative")
+        if i:
+            ascending = ascending and prices[(i - 1) * price_stride] < price
+            descending = descending and prices[(i - 1) * price_stride] > price
+    if not ascending and not descending:
+        _check_duplicates(prices, price_stride, length, name)
+    for i in range(length):
+        if sizes[i * size_stride]:
+            kept += 1
+    _reserve(side, kept if kept > MIN_CAPACITY else MIN_CAPACITY)
+    for i in range(length):
+        size = sizes[i * size_stride]
+        if size:
+            side.levels[side.count].key = sign * prices[i * price_stride]
+            side.levels[side.count].size = size
+            side.count += 1
+    # Venues send sorted snapshots: keys come out ascending (done) or descending (reversed).
+    if (ascending and which == C_ASK) or (descending and not ascending and which == C_BID):
+        _reverse(side)
+    elif not ascending and not descending:
+        qsort(side.levels, side.count, sizeof(Level), _compare_levels)
+    return 0
+
+
+cdef int _check_duplicates(const int64_t* prices, Py_ssize_t stride, Py_ssize_t length,
+                           str name) except -1:
+    """Raise for the first price (in input order) seen before; only for unsorted input."""
+    cdef Py_ssize_t i
+    seen = set()
+    for i in range(length):
+        price = prices[i * stride]
+        if price in seen:
+            raise BookError(f"{name}_prices[{i}]: {price!r} appears twice")
+        seen.add(price)
+    return 0
+
+
+cdef void _reverse(Side* side) noexcept:
+    cdef Py_ssize_t i = 0, j = side.count - 1
+    cdef Level swap
+    while i < j:
+        swap = side.levels[i]
+        side.levels[i] = side.levels[j]
+        side.levels[j] = swap
+        i += 1
+        j -= 1
+
+
+cdef object _uint128_to_int(uint128 value):
+    return (<object>(<uint64_t>(value >> 64)) << 64) | <object>(<uint64_t>value)
+
+
+cdef class L2Book:
+    """Price levels of one venue's book for one instrument; see liqframe._core.book.L2Book."""
+
+    def __cinit__(self):
+        self._sequence = INT64_MIN
+        self._stale = False
+        self._bridging = False
+
+    def __dealloc__(self):
+        PyMem_Free(self._sides[0].levels)
+        PyMem_Free(self._sides[1].levels)
+
+    # -- changes (C level, also the contract in _book.pxd) --------------------------------
+
+    cdef int set_level(self, int side, int64_t price, int64_t size) except -1:
+        if self._stale:
+            raise BookError(STALE_MESSAGE)
+        _check_level(side, price, size, "side", "price", "size")
+        return _set(&self._sides[side], price if side == C_BID else -price, size)
+
+    cdef int apply_views(self, const int64_t[:] sides, const int64_t[:] prices,
+                         const int64_t[:] sizes) except -1:
+        _same_length(prices.shape[0], "prices", sides.shape[0], "sides")
+        _same_length(sizes.shape[0], "sizes", sides.shape[0], "sides")
+        return self.apply_changes(
+            &sides[0] if sides.shape[0] else NULL, sides.strides[0] // sizeof(int64_t),
+            &prices[0] if sides.shape[0] else NULL, prices.strides[0] // sizeof(int64_t),
+            &sizes[0] if sides.shape[0] else NULL, sizes.strides[0] // sizeof(int64_t),
+            sides.shape[0], INT64_MIN, INT64_MIN, INT64_MIN)
+
+    cdef int apply_changes(self, const int64_t* sides, Py_ssize_t side_stride,
+                           const int64_t* prices, Py_ssize_t price_stride,
+                           const int64_t* sizes, Py_ssize_t size_stride, Py_ssize_t count,
+                           int64_t first, int64_t last, int64_t previous) except -1:
+        """Validate all changes, check the sequence, then apply: 1 applied, 0 dropped."""
+        cdef Py_ssize_t i
+        cdef int64_t side, price, size
+        if self._stale:
+            raise BookError(STALE_MESSAGE)
+        for i in range(count):
+            side, price = sides[i * side_stride], prices[i * price_stride]
+            size = sizes[i * size_stride]
+            if (side != C_BID and side != C_ASK) or price <= 0 or size < 0:
+                _check_level(side, price, size, f"sides[{i}]", f"prices[{i}]", f"sizes[{i}]")
+        if not self.advance_to(first, last, previous):
+            return 0
+        for i in range(count):
+            side, price = sides[i * side_stride], prices[i * price_stride]
+            _set(&self._sides[side], price if side == C_BID else -price, sizes[i * size_stride])
+        return 1
+
+    # -- changes (Python level) -----------------------------------------------------------
+
+    def apply(self, side, price, size):
+        """Set the size at ``price`` on ``side`` (BID or ASK); size 0 deletes the level."""
+        cdef int64_t s, p, z
+        if self._stale:
+            raise BookError(STALE_MESSAGE)
+        s = _integer(side, "side")
+        if s != C_BID and s != C_ASK:
+            raise BookError(f"side: {s!r} is not BID (0) or ASK (1)")
+        p = _integer(price, "price")
+        if p <= 0:
+            raise BookError(f"price: {p!r} is not positive")
+        z = _integer(size, "size")
+        if z < 0:
+            raise BookError(f"size: {z!r} is negative")
+        _set(&self._sides[s], p if s == C_BID else -p, z)
+
+    def apply_batch(self, sides, prices, sizes, first=NO_SEQUENCE, last=NO_SEQUENCE,
+                    previous=NO_SEQUENCE):
+        """Apply the changes of one message from int64 arrays; True applied, False dropped."""
+        cdef Py_ssize_t n_sides, n_prices, n_sizes, s_sides, s_prices, s_sizes
+        cdef const int64_t* p_sides
+        cdef const int64_t* p_prices
+        cdef const int64_t* p_sizes
+        if self._stale:
+            raise BookError(STALE_MESSAGE)
+        p_sides = _int64_data(sides, "sides", &n_sides, &s_sides)
+        p_prices = _int64_data(prices, "prices", &n_prices, &s_prices)
+        p_sizes = _int64_data(sizes, "sizes", &n_sizes, &s_sizes)
+        _same_length(n_prices, "prices", n_sides, "sides")
+        _same_length(n_sizes, "sizes", n_sides, "sides")
+        return self.apply_changes(p_sides, s_sides, p_prices, s_prices, p_sizes, s_sizes,
+                                   n_sides, _integer(first, "first"), _integer(last, "last"),
+                                   _integer(previous, "previous")) == 1
+
+    def apply_snapshot(self, bid_prices, bid_sizes, ask_prices, ask_sizes,
+                       sequence=NO_SEQUENCE):
+        """Replace the whole book with these levels (any order, zero sizes skipped)."""
+        cdef Py_ssize_t n_bp, n_bs, n_ap, n_as, s_bp, s_bs, s_ap, s_as
+        cdef const int64_t* bp = _int64_data(bid_prices, "bid_prices", &n_bp, &s_bp)
+        cdef const int64_t* bs = _int64_data(bid_sizes, "bid_sizes", &n_bs, &s_bs)
+        cdef const int64_t* ap = _int64_data(ask_prices, "ask_prices", &n_ap, &s_ap)
+        cdef const int64_t* az = _int64_data(ask_sizes, "ask_sizes", &n_as, &s_as)
+        cdef int64_t seq, best_bid, best_ask
+        cdef Side bids, asks
+        _same_length(n_bs, "bid_sizes", n_bp, "bid_prices")
+        _same_length(n_as, "ask_sizes", n_ap, "ask_prices")
+        seq = _integer(sequence, "sequence")
+        bids.levels, bids.count, bids.capacity = NULL, 0, 0
+        asks.levels, asks.count, asks.capacity = NULL, 0, 0
+        try:
+            _build_side(&bids, bp, s_bp, bs, s_bs, n_bp, C_BID, "bid")
+            _build_side(&asks, ap, s_ap, az, s_as, n_ap, C_ASK, "ask")
+            if bids.count and asks.count:
+                best_bid = bids.levels[bids.count - 1].key
+                best_ask = -asks.levels[asks.count - 1].key
+                if best_bid >= best_ask:
+                    raise BookError(f"snapshot: crossed, best bid {best_bid} >= best ask {best_ask}")
+        except BaseException:
+            PyMem_Free(bids.levels)
+            PyMem_Free(asks.levels)
+            raise
+        PyMem_Free(self._sides[C_BID].levels)
+        PyMem_Free(self._sides[C_ASK].levels)
+        self._sides[C_BID] = bids
+        self._sides[C_ASK] = asks
+        self._sequence = seq
+        self._stale = False
+        self._bridging = seq != INT64_MIN
+
+    def truncate(self, depth):
+        """Keep only the ``depth`` best levels of each side."""
+        cdef int64_t keep = _integer(depth, "depth")
+        cdef Side* side
+        cdef int which
+        if keep < 0:
+            raise BookError(f"depth: {keep!r} is negative")
+        for which in range(2):
+            side = &self._sides[which]
+            if side.count > keep:
+                memmove(side.levels, &side.levels[side.count - keep], keep * sizeof(Level))
+                side.count = keep
+                _shrink(side)
+
+    # -- sequence numbers -----------------------------------------------------------------
+
+    cdef int advance_to(self, int64_t first, int64_t last, int64_t previous) except -1:
+        cdef int64_t sequence = self._sequence
+        if self._stale:
+            raise BookError(STALE_MESSAGE)
+        if first == INT64_MIN:
+            return 1
+        if last == INT64_MIN:
+            last = first
+        elif last < first:
+            raise BookError(f"last: {last!r} is below first {first!r}")
+        if not (sequence == INT64_MIN or (previous != INT64_MIN and previous == sequence)):
+            if last <= sequence:
+                return 0
+            if not ((self._bridging and first <= sequence + 1)
+                    or (previous == INT64_MIN and first == sequence + 1)):
+                self._stale = True
+                if previous != INT64_MIN:
+                    raise SequenceGap(
+                        sequence, previous,
+                        f"sequence gap: previous id {previous} does not follow the book's"
+                        f" {sequence}")
+                raise SequenceGap(sequence + 1, first)
+        self._sequence = last
+        self._bridging = False
+        return 1
+
+    def advance(self, first, last=NO_SEQUENCE, previous=NO_SEQUENCE):
+        """Check a message's sequence ids; True to apply it, False to drop it (see the twin)."""
+        if self._stale:
+            raise BookError(STALE_MESSAGE)
+        return self.advance_to(_integer(first, "first"), _integer(last, "last"),
+                               _integer(previous, "previous")) == 1
+
+    def mark_stale(self):
+        """Mark the book stale, e.g. after a checksum mismatch; a snapshot clears it."""
+        self._stale = True
+
+    @property
+    def stale(self):
+        """True after a sequence gap (or mark_stale) until the next snapshot."""
+        return self._stale
+
+    @property
+    def sequence(self):
+        """The last applied sequence id, or None when the venue has given none yet."""
+        return None if self._sequence == INT64_MIN else self._sequence
+
+    # -- reads ----------------------------------------------------------------------------
+
+    cdef Py_ssize_t copy_top(self, int side, int64_t* prices, int64_t* sizes,
+                             Py_ssize_t n) noexcept:
+        cdef const Side* s = &self._sides[side]
+        cdef Py_ssize_t i, taken = n if n < s.count else s.count
+        cdef const Level* level = &s.levels[s.count - 1] if s.count else NULL
+        cdef int64_t sign = 1 if side == C_BID else -1
+        for i in range(taken):
+            prices[i] = sign * level.key
+            sizes[i] = level.size
+            level -= 1
+        return taken
+
+    cdef int64_t best_price(self, int side) noexcept:
+        cdef const Side* s = &self._sides[side]
+        if not s.count:
+            return 0
+        return s.levels[s.count - 1].key if side == C_BID else -s.levels[s.count - 1].key
+
+    cdef int64_t best_size(self, int side) noexcept:
+        cdef const Side* s = &self._sides[side]
+        return s.levels[s.count - 1].size if s.count else 0
+
+    @property
+    def best_bid(self):
+        """The highest bid price, or None when there are no bids."""
+        cdef const Side* s = &self._sides[C_BID]
+        return s.levels[s.count - 1].key if s.count else None
+
+    @property
+    def best_ask(self):
+        """The lowest ask price, or None when there are no asks."""
+        cdef const Side* s = &self._sides[C_ASK]
+        return -s.levels[s.count - 1].key if s.count else None
+
+    def best(self, side):
+        """``(price, size)`` of the best level of ``side``, or None when the side is empty."""
+        cdef int which = _side(side)
+        if not self._sides[which].count:
+            return None
+        return self.best_price(which), self.best_size(which)
+
+    def best_prices(self):
+        """``(best_bid, best_ask)`` in one call; an empty side gives None."""
+        return self.best_bid, self.best_ask
+
+    @property
+    def crossed(self):
+        """True when the best bid is at or above the best ask (a venue's transient state)."""
+        if not self._sides[C_BID].count or not self._sides[C_ASK].count:
+            return False
+        return self.best_price(C_BID) >= self.best_price(C_ASK)
+
+    def count(self, side):
+        """Number of levels on ``side``."""
+        return self._sides[_side(side)].count
+
+    def __len__(self):
+        return self._sides[C_BID].count + self._sides[C_ASK].count
+
+    def size_at(self, side, price):
+        """Size resting at ``price`` on ``side``; 0 when there is no level."""
+        cdef int which = _side(side)
+        cdef int64_t key = _integer(price, "price")
+        cdef const Side* s = &self._sides[which]
+        cdef Py_ssize_t i
+        if which == C_ASK:
+            if key == INT64_MIN:
+                return 0
+            key = -key
+        i = _locate(s.levels, s.count, key)
+        return s.levels[i].size if i < s.count and s.levels[i].key == key else 0
+
+    def top(self, side, n):
+        """The ``n`` best levels of ``side``, best first, as two int64 arrays (prices, sizes)."""
+        cdef int which = _side(side)
+        cdef int64_t wanted = _integer(n, "n")
+        cdef cnp.npy_intp length
+        cdef cnp.ndarray prices, sizes
+        if wanted < 0:
+            raise BookError(f"n: {wanted!r} is negative")
+        length = wanted if wanted < self._sides[which].count else self._sides[which].count
+        prices = cnp.PyArray_EMPTY(1, &length, cnp.NPY_INT64, 0)
+        sizes = cnp.PyArray_EMPTY(1, &length, cnp.NPY_INT64, 0)
+        self.copy_top(which, <int64_t*>cnp.PyArray_DATA(prices),
+                      <int64_t*>cnp.PyArray_DATA(sizes), length)
+        return prices, sizes
+
+    def levels(self, side):
+        """All levels of ``side``, best first, as two int64 arrays (prices, sizes)."""
+        return self.top(side, self.count(side))
+
+    def depth(self, side, bps):
+        """Total size on ``side`` priced within ``bps`` basis points of the mid price."""
+        cdef int which = _side(side)
+        cdef double band = _check_bps(bps), mid, limit
+        cdef const Side* s = &self._sides[which]
+        cdef Py_ssize_t i
+        cdef uint128 total = 0
+        if not self._sides[C_BID].count or not self._sides[C_ASK].count:
+            return 0
+        mid = (<double>self.best_price(C_BID) + <double>self.best_price(C_ASK)) * 0.5
+        if which == C_BID:
+            limit = mid * (1.0 - band / 10000.0)
+            for i in range(s.count - 1, -1, -1):
+                if <double>s.levels[i].key < limit:
+                    break
+                total += <uint64_t>s.levels[i].size
+        else:
+            limit = mid * (1.0 + band / 10000.0)
+            for i in range(s.count - 1, -1, -1):
+                if <double>(-s.levels[i].key) > limit:
+                    break
+                total += <uint64_t>s.levels[i].size
+        return _uint128_to_int(total)
+
+    def fill(self, side, size):
+        """Walk ``side`` from its best level to take ``size``: returns ``(filled, cost)``."""
+        cdef int which = _side(side)
+        cdef int64_t wanted = _integer(size, "size"), remaining, take, price
+        cdef const Side* s = &self._sides[which]
+        cdef Py_ssize_t i
+        cdef uint128 part, cost = 0
+        cdef uint128 room = ~(<uint128>0)
+        if wanted < 0:
+            raise BookError(f"size: {wanted!r} is negative")
+        remaining = wanted
+        spilled = 0  # a Python int takes over in the (theoretical) case of 128-bit overflow
+        for i in range(s.count - 1, -1, -1):
+            if remaining == 0:
+                break
+            take = remaining if remaining < s.levels[i].size else s.levels[i].size
+            price = s.levels[i].key if which == C_BID else -s.levels[i].key
+            part = <uint128><uint64_t>price * <uint64_t>take
+            if cost > room - part:
+                spilled += _uint128_to_int(cost)
+                cost = 0
+            cost += part
+            remaining -= take
+        return wanted - remaining, spilled + _uint128_to_int(cost)
+
+    def average_price(self, side, size):
+        """Average price (ticks, as a float) of taking ``size`` from ``side``, or None."""
+        filled, cost = self.fill(side, size)
+        return cost / filled if filled else None
+
+    def __repr__(self):
+        return (f"L2Book(bids={self._sides[C_BID].count}, asks={self._sides[C_ASK].count}, "
+                f"best_bid={self.best_bid}, best_ask={self.best_ask}, "
+                f"sequence={self.sequence}, stale={self._stale})")
+
