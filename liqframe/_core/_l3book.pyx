@@ -550,14 +550,14 @@ cdef class L3Book:
         return ahead, quantity
 
     def level(self, int64_t side, int64_t price):
-        """``(visible, reserve, orders)`` at a price; zeros when there is no level."""
+        """``(visible, reserve, orders, unattributed)`` at a price; zeros when there is none."""
         cdef int32_t level_slot
         _check_level_side(side, price)
         level_slot = self.level_of(<int>side, price)
         if level_slot < 0:
-            return (0, 0, 0)
+            return (0, 0, 0, 0)
         cdef Level* level = &self.levels[level_slot]
-        return (level.visible, level.reserve, level.count)
+        return (level.visible, level.reserve, level.count, level.unattributed)
 
     def best(self, int64_t side):
         """Best price with visible quantity on ``side``, or None."""

@@ -250,13 +250,14 @@ class L3Book:
         return ahead, quantity
 
     def level(self, side, price):
-        """``(visible, reserve, orders)`` at a price; zeros when there is no level."""
+        """``(visible, reserve, orders, unattributed)`` at a price; zeros when there is no
+        level. ``visible`` includes the unattributed lots."""
         side, price = _index(side), _index(price)
         self._check_level_side(side, price)
         level = self._level(side, price, create=False)
         if level is None:
-            return (0, 0, 0)
-        return (level.visible, level.reserve, len(level.queue))
+            return (0, 0, 0, 0)
+        return (level.visible, level.reserve, len(level.queue), level.unattributed)
 
     def best(self, side):
         """Best price with visible quantity on ``side``, or None."""
