@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from liqframe import core
-from tests.conftest import twin_modules
+from liqframe.testing.twins import twin_modules
 
 pytestmark = pytest.mark.parametrize("twin", twin_modules("fixed"), indirect=True)
 

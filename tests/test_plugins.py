@@ -9,7 +9,7 @@ import pytest
 from liqframe.builtin.transports import InProcessTransport
 from liqframe.errors import ConfigError, PluginError
 from liqframe.plugins import DEFAULT_PLUGINS, Registry, describe_plugins, get_plugin_manager
-from tests.plugin_dists import install_fake_dist
+from liqframe.testing.dists import install_fake_dist
 
 GOOD = """
 from liqframe.hookspecs import hookimpl

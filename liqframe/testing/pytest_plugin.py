@@ -9,6 +9,13 @@ import pytest
 
 from liqframe.model import Instrument
 from liqframe.plugins import Registry, get_plugin_manager
+from liqframe.testing.twins import resolve_twin
+
+
+@pytest.fixture
+def twin(request):
+    """The core module of a :func:`liqframe.testing.twins.twin_modules` parameter."""
+    return resolve_twin(request.param)
 
 
 @pytest.fixture
