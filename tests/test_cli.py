@@ -104,3 +104,22 @@ def test_new_plugin_installs_registers_and_passes_its_own_test(tmp_path, kind):
                           cwd=tmp_path, env={**os.environ, **env}, timeout=300)
     assert test.returncode == 0, test.stdout + test.stderr
     assert "2 passed" in test.stdout
+
+
+def test_broken_plugin_warns_unless_configured(tmp_path):
+    from liqframe.testing.dists import install_fake_dist
+
+    site = tmp_path / "site"
+    site.mkdir()
+    install_fake_dist(site, "liqframe-brokenrisk",
+                      {"brokenrisk_mod": "import no_such_module_here"},
+                      {"brokenrisk": "brokenrisk_mod"})
+    env = {"PYTHONPATH": str(site)}
+    out = liqframe("run", cwd=tmp_path, env=env)
+    assert out.returncode == 0
+    assert "warning" in out.stderr and "liqframe-brokenrisk" in out.stderr
+    (tmp_path / "uses.toml").write_text("[[risk]]\nplugin = 'brokenrisk'\n")
+    out = liqframe("run", "--config", "uses.toml", cwd=tmp_path, env=env)
+    assert out.returncode == 2
+    for part in ("risk[0].plugin", "'brokenrisk'", "liqframe-brokenrisk", "no_such_module_here"):
+        assert part in out.stderr
