@@ -181,9 +181,7 @@ class L2Book:
         bids = _snapshot_side(bid_prices.tolist(), bid_sizes.tolist(), "bid")
         asks = _snapshot_side(ask_prices.tolist(), ask_sizes.tolist(), "ask")
         if bids and asks and bids[-1][0] >= asks[0][0]:
-            raise BookError(
-                f"snapshot: crossed, best bid {bids[-1][0]} >= best ask {asks[0][0]}"
-            )
+            raise BookError(f"snapshot: crossed, best bid {bids[-1][0]} >= best ask {asks[0][0]}")
         self._keys = ([p for p, _ in bids], [-p for p, _ in reversed(asks)])
         self._sizes = ([s for _, s in bids], [s for _, s in reversed(asks)])
         self._sequence = sequence
@@ -259,10 +257,7 @@ class L2Book:
         elif last < first:
             raise BookError(f"last: {last!r} is below first {first!r}")
         sequence = self._sequence
-        if not (
-            sequence == NO_SEQUENCE
-            or (previous != NO_SEQUENCE and previous == sequence)
-        ):
+        if not (sequence == NO_SEQUENCE or (previous != NO_SEQUENCE and previous == sequence)):
             if last <= sequence:
                 return False
             if not (
@@ -272,7 +267,8 @@ class L2Book:
                 self._stale = True
                 if previous != NO_SEQUENCE:
                     raise SequenceGap(
-                        sequence, previous,
+                        sequence,
+                        previous,
                         f"sequence gap: previous id {previous} does not follow the book's"
                         f" {sequence}",
                     )
