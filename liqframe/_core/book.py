@@ -234,7 +234,9 @@ class L2Book:
           lower, as after an OKX sequence reset);
         - ``last`` at or below the book's sequence is already in it: dropped (False);
         - the first message after a snapshot applies when ``first <= sequence + 1``: it
-          straddles the snapshot's id (Binance's bridge of ``lastUpdateId``);
+          straddles the snapshot's id (Binance spot's bridge of ``lastUpdateId``; Binance
+          futures states its bridge as ``U <= lastUpdateId <= u``, which is this rule for a
+          snapshot given ``sequence=lastUpdateId - 1``);
         - without ``previous``, ``first == sequence + 1`` is contiguous: applied;
         - anything else is a gap: the book turns stale and SequenceGap is raised.
 
