@@ -16,7 +16,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def liqframe(*args, cwd=None, env=None, check=False):
-    return subprocess.run([sys.executable, "-m", "liqframe", *args], capture_output=True,
+    # -P: never import liqframe from the working directory, always the installed one
+    return subprocess.run([sys.executable, "-P", "-m", "liqframe", *args], capture_output=True,
                           text=True, cwd=cwd, env={**os.environ, **(env or {})}, check=check,
                           timeout=120)
 

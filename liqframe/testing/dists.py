@@ -1,6 +1,6 @@
-"""For testing plugin discovery: install throwaway plugin distributions into a folder on sys.path, the way pip would
-(a module plus a ``.dist-info`` with ``entry_points.txt``), so that entry-point discovery runs
-for real."""
+"""For testing plugin discovery: install throwaway plugin distributions into a folder on
+sys.path the way pip would (a module plus a ``.dist-info`` with ``entry_points.txt``), so that
+entry-point discovery runs for real."""
 
 import sys
 import textwrap
