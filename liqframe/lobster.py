@@ -163,17 +163,17 @@ def _tighter(side, a, b):
     return max(a, b) if side == 1 else min(a, b)
 
 
-def _book_levels(book, side, bound, count):
-    """The book's visible levels on ``side`` at or better than ``bound``, best first; asks
-    ``depth`` for ``count`` levels, then more until it has passed ``bound``."""
+def _book_sides(book, bounds, count):
+    """The book's visible levels per side, best first, at least down to each side's bound
+    (None: the whole side): one ``depth`` call of ``count`` levels, more only when needed."""
     while True:
         bid_px, bid_sz, ask_px, ask_sz = book.depth(count)
-        prices, sizes = (bid_px, bid_sz) if side == 1 else (ask_px, ask_sz)
-        if len(prices) < count or not _in_window(side, int(prices[-1]), bound):
-            break
+        sides = {1: (bid_px.tolist(), bid_sz.tolist()), -1: (ask_px.tolist(), ask_sz.tolist())}
+        if all(len(prices) < count or not _in_window(side, prices[-1], bounds[side])
+               for side, (prices, _) in sides.items()):
+            return {side: list(zip(prices, sizes, strict=True))
+                    for side, (prices, sizes) in sides.items()}
         count *= 2
-    return [(p, s) for p, s in zip(prices.tolist(), sizes.tolist(), strict=True)
-            if _in_window(side, p, bound)]
 
 
 class _Replay:
@@ -193,31 +193,29 @@ class _Replay:
     def check(self, number, row):
         """Compare the book with ``row`` where both rows are visible, then resync the rest."""
         current = _sides(row)
-        fetch = self.depth + 1
+        before = {side: _window(self.previous[side], self.depth) for side in (1, -1)}
+        now = {side: _window(current[side], self.depth) for side in (1, -1)}
+        book = _book_sides(self.book, now, self.depth + 1)
         ok = True
         for side in (1, -1):
-            before = _window(self.previous[side], self.depth)
-            now = _window(current[side], self.depth)
-            both = _tighter(side, before, now)
-            have = _book_levels(self.book, side, both, fetch)
+            both = _tighter(side, before[side], now[side])
+            have = [lv for lv in book[side] if _in_window(side, lv[0], both)]
             want = [lv for lv in current[side] if _in_window(side, lv[0], both)]
             if have != want:
                 ok = False
                 if self.first_mismatch is None:
                     self.first_mismatch = {"row": number, "side": "bid" if side == 1 else "ask",
                                            "expected": want, "book": have}
-            self._resync(side, current[side], before, fetch)
+            if before[side] is not None:
+                self._resync(side, current[side], book[side], before[side], now[side])
         self.matched += ok
         self.previous = current
 
-    def _resync(self, side, shown, before, fetch):
+    def _resync(self, side, shown, book_levels, before, now):
         """Set every level newly in view (outside the previous row's window) to the row."""
-        if before is None:
-            return
-        bound = shown[-1][0] if len(shown) == self.depth else None
         wanted = {p: s for p, s in shown if not _in_window(side, p, before)}
-        stale = [p for p, _ in _book_levels(self.book, side, bound, fetch)
-                 if not _in_window(side, p, before)]
+        stale = [p for p, _ in book_levels
+                 if not _in_window(side, p, before) and _in_window(side, p, now)]
         for price in set(stale) | set(wanted):
             # Even a level whose total already agrees is reseeded: which orders make it up is
             # unknown, and a later message about any of them must find its size unattributed.
