@@ -61,6 +61,9 @@ cdef class ConsolidatedBook:
     cdef bint is_crossed
     cdef list names
     cdef list events
+    cdef tuple shown           # the last tuple best() returned, for shown_bid/shown_ask
+    cdef int64_t shown_bid
+    cdef int64_t shown_ask
 
     cpdef int apply(self, object venue, object side, object price, object size,
                     object sequence=*, object event_ns=*, object receive_ns=*) except -1
@@ -70,7 +73,8 @@ cdef class ConsolidatedBook:
     cdef int _slot(self, object venue) except -1
     cdef int _set_level(self, int slot, int side, int64_t price, int64_t converted,
                         int64_t size, int64_t lots) except -1
-    cdef int _set_contribution(self, int side, int64_t price, int slot, int64_t total) except -1
+    cdef int _set_contribution(self, int side, int64_t price, Py_ssize_t level, int slot,
+                               int64_t total) except -1
     cdef int64_t _walk(self, int side, int64_t start) except? -2
     cdef int64_t _scan(self, int side)
     cdef bint _is_duplicate(self, Venue* v, int64_t sequence)

@@ -38,6 +38,10 @@ cdef extern from *:
                                 int64_t *out) {
         int64_t product;
         if (!__builtin_mul_overflow(price, num, &product)) {
+            if (den == 1) {  /* the common case: same currency, no division */
+                *out = product;
+                return 0;
+            }
             int64_t q = product / den;
             if (round_up && q * den != product) q += 1;
             *out = q;
@@ -717,9 +721,13 @@ cdef class ConsolidatedBook:
         return None if best == EMPTY else best
 
     cpdef tuple best(self):
-        """``(best_bid(), best_ask())`` in one call."""
+        """``(best_bid(), best_ask())`` in one call. The tuple is kept until either price
+        moves, so the usual read (nothing moved) allocates nothing."""
         cdef int64_t bid = self.sides[0].best, ask = self.sides[1].best
-        return (None if bid == EMPTY else bid, None if ask == EMPTY else ask)
+        if bid != self.shown_bid or ask != self.shown_ask or self.shown is None:
+            self.shown = (None if bid == EMPTY else bid, None if ask == EMPTY else ask)
+            self.shown_bid, self.shown_ask = bid, ask
+        return self.shown
 
     @property
     def crossed(self):
@@ -854,13 +862,14 @@ cdef class ConsolidatedBook:
             native.values[index] = size
         else:
             pm_put(native, price, size)
-        return self._set_contribution(side, converted, slot, total)
+        return self._set_contribution(side, converted, level, slot, total)
 
-    cdef int _set_contribution(self, int side, int64_t price, int slot,
+    cdef int _set_contribution(self, int side, int64_t price, Py_ssize_t level, int slot,
                                int64_t total) except -1:
+        """Set ``slot``'s size at consolidated ``price`` (whose row is ``level``, or -1 when
+        it has none yet) and keep the side's best price."""
         cdef Side* s = &self.sides[side]
         cdef uint64_t bit = (<uint64_t>1) << slot
-        cdef Py_ssize_t level = pm_get(&s.levels, price, -1)
         if total:
             if level < 0:
                 level = side_new_level(s, price, self.stride)
