@@ -19,6 +19,8 @@ memory per resting order:
 All memory comes from ``PyMem_Malloc``, so ``tracemalloc`` sees it, and :meth:`memory_bytes`
 reports it exactly.
 """
+from cpython.long cimport PyLong_AsLongLong, PyLong_CheckExact
+from cpython.number cimport PyNumber_Index
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.string cimport memmove
@@ -40,6 +42,14 @@ UNKNOWN_RAISE = 0
 UNKNOWN_UNATTRIBUTED = 1
 
 cdef dict _SIDE_NAME = {1: "buy", -1: "sell"}
+
+
+cdef inline int64_t _int(object value) except? -1:
+    """An int64 from an int or anything with ``__index__`` (numpy integers), never from a
+    float: Cython's own conversion would truncate 100.5 to 100 without a word."""
+    if PyLong_CheckExact(value):
+        return PyLong_AsLongLong(value)
+    return PyLong_AsLongLong(PyNumber_Index(value))
 
 
 cdef inline uint64_t _mix(int64_t key) noexcept nogil:
@@ -445,67 +455,89 @@ cdef class L3Book:
 
     # -- public: orders -------------------------------------------------------------------
 
-    def add(self, int64_t order_id, int64_t side, int64_t price, int64_t size,
-            int64_t display=0, bint hidden=False, int64_t owner=0, int32_t venue=0):
+    def add(self, order_id, side, price, size,
+            display=0, bint hidden=False, owner=0, venue=0):
         """Add an order at the back of its level's queue (see the pure twin)."""
-        _check_side(order_id, side)
-        self.insert(order_id, <int>side, price, size, display, hidden, owner, venue)
+        cdef int64_t c_order_id = _int(order_id)
+        cdef int64_t c_side = _int(side)
+        cdef int64_t c_price = _int(price)
+        cdef int64_t c_size = _int(size)
+        cdef int64_t c_display = _int(display)
+        cdef int64_t c_owner = _int(owner)
+        cdef int32_t c_venue = _int(venue)
+        _check_side(c_order_id, c_side)
+        self.insert(c_order_id, <int>c_side, c_price, c_size, c_display, hidden, c_owner, c_venue)
 
-    def cancel(self, int64_t order_id, int64_t size):
+    def cancel(self, order_id, size):
         """Cancel ``size`` lots of an order; it keeps its queue place."""
-        self._cancel(order_id, size)
+        cdef int64_t c_order_id = _int(order_id)
+        cdef int64_t c_size = _int(size)
+        self._cancel(c_order_id, c_size)
 
-    def delete(self, int64_t order_id):
+    def delete(self, order_id):
         """Remove an order; returns the size it still had open."""
-        cdef int32_t slot = self._get(order_id)
+        cdef int64_t c_order_id = _int(order_id)
+        cdef int32_t slot = self._get(c_order_id)
         cdef int64_t open_size = self.orders[slot].visible + self.orders[slot].reserve
         self.remove(slot)
         return open_size
 
-    def execute(self, int64_t order_id, int64_t size):
+    def execute(self, order_id, size):
         """A visible execution of ``size`` lots against the order's displayed slice."""
-        self._execute(order_id, size)
+        cdef int64_t c_order_id = _int(order_id)
+        cdef int64_t c_size = _int(size)
+        self._execute(c_order_id, c_size)
 
-    def execute_hidden(self, int64_t order_id, int64_t size):
+    def execute_hidden(self, order_id, size):
         """An execution against the order's undisplayed part."""
-        self._execute_hidden(order_id, size)
+        cdef int64_t c_order_id = _int(order_id)
+        cdef int64_t c_size = _int(size)
+        self._execute_hidden(c_order_id, c_size)
 
     # -- public: levels -------------------------------------------------------------------
 
-    def seed(self, int64_t side, int64_t price, int64_t size):
+    def seed(self, side, price, size):
         """Add unattributed quantity at the front of a level (liquidity from a snapshot)."""
+        cdef int64_t c_side = _int(side)
+        cdef int64_t c_price = _int(price)
+        cdef int64_t c_size = _int(size)
         cdef int32_t level_slot
-        _check_level_side(side, price)
-        if size <= 0:
-            raise BookError(f"seed {_SIDE_NAME[side]} {price}: size must be positive, "
-                            f"got {size}")
-        level_slot = self.level_of(<int>side, price)
+        _check_level_side(c_side, c_price)
+        if c_size <= 0:
+            raise BookError(f"seed {_SIDE_NAME[c_side]} {c_price}: size must be positive, "
+                            f"got {c_size}")
+        level_slot = self.level_of(<int>c_side, c_price)
         if level_slot < 0:
-            level_slot = self._new_level(<int>side, price)
-        self.levels[level_slot].unattributed += size
-        self.levels[level_slot].visible += size
+            level_slot = self._new_level(<int>c_side, c_price)
+        self.levels[level_slot].unattributed += c_size
+        self.levels[level_slot].visible += c_size
 
-    def take_unattributed(self, int64_t side, int64_t price, int64_t size):
+    def take_unattributed(self, side, price, size):
         """Take lots out of a level's unattributed quantity (an order older than the stream)."""
+        cdef int64_t c_side = _int(side)
+        cdef int64_t c_price = _int(price)
+        cdef int64_t c_size = _int(size)
         cdef int32_t level_slot
         cdef int64_t available = 0
-        _check_level_side(side, price)
-        if size <= 0:
-            raise BookError(f"level {_SIDE_NAME[side]} {price}: size must be positive, "
-                            f"got {size}")
-        level_slot = self.level_of(<int>side, price)
+        _check_level_side(c_side, c_price)
+        if c_size <= 0:
+            raise BookError(f"level {_SIDE_NAME[c_side]} {c_price}: size must be positive, "
+                            f"got {c_size}")
+        level_slot = self.level_of(<int>c_side, c_price)
         if level_slot >= 0:
             available = self.levels[level_slot].unattributed
-        if size > available:
-            raise BookError(f"level {_SIDE_NAME[side]} {price}: cannot take {size} "
+        if c_size > available:
+            raise BookError(f"level {_SIDE_NAME[c_side]} {c_price}: cannot take {c_size} "
                             f"unattributed, only {available}")
-        self.take(level_slot, size)
+        self.take(level_slot, c_size)
 
-    def clear_level(self, int64_t side, int64_t price):
+    def clear_level(self, side, price):
         """Remove a level with every order on it; returns the ids removed."""
+        cdef int64_t c_side = _int(side)
+        cdef int64_t c_price = _int(price)
         cdef int32_t level_slot, slot
-        _check_level_side(side, price)
-        level_slot = self.level_of(<int>side, price)
+        _check_level_side(c_side, c_price)
+        level_slot = self.level_of(<int>c_side, c_price)
         if level_slot < 0:
             return []
         ids = []
@@ -531,15 +563,17 @@ cdef class L3Book:
     def __contains__(self, order_id):
         return self.find(order_id) >= 0
 
-    def order(self, int64_t order_id):
+    def order(self, order_id):
         """``(side, price, visible, reserve, display, hidden, owner, venue)`` of an order."""
-        cdef Order* o = &self.orders[self._get(order_id)]
+        cdef int64_t c_order_id = _int(order_id)
+        cdef Order* o = &self.orders[self._get(c_order_id)]
         return (o.side, self.levels[o.level].price, o.visible, o.reserve, o.display,
                 bool(o.hidden), o.owner, o.venue)
 
-    def queue_position(self, int64_t order_id):
+    def queue_position(self, order_id):
         """``(orders_ahead, visible_quantity_ahead)`` at the order's level."""
-        cdef int32_t slot = self._get(order_id)
+        cdef int64_t c_order_id = _int(order_id)
+        cdef int32_t slot = self._get(c_order_id)
         cdef int32_t cursor = self.levels[self.orders[slot].level].head
         cdef int64_t ahead = 0
         cdef int64_t quantity = self.levels[self.orders[slot].level].unattributed
@@ -549,23 +583,26 @@ cdef class L3Book:
             cursor = self.orders[cursor].next
         return ahead, quantity
 
-    def level(self, int64_t side, int64_t price):
+    def level(self, side, price):
         """``(visible, reserve, orders, unattributed)`` at a price; zeros when there is none."""
+        cdef int64_t c_side = _int(side)
+        cdef int64_t c_price = _int(price)
         cdef int32_t level_slot
-        _check_level_side(side, price)
-        level_slot = self.level_of(<int>side, price)
+        _check_level_side(c_side, c_price)
+        level_slot = self.level_of(<int>c_side, c_price)
         if level_slot < 0:
             return (0, 0, 0, 0)
         cdef Level* level = &self.levels[level_slot]
         return (level.visible, level.reserve, level.count, level.unattributed)
 
-    def best(self, int64_t side):
+    def best(self, side):
         """Best price with visible quantity on ``side``, or None."""
+        cdef int64_t c_side = _int(side)
         cdef int s
         cdef int32_t i
-        if side != 1 and side != -1:
-            raise BookError(f"best: side must be 1 (buy) or -1 (sell), got {side}")
-        s = _sidx(<int>side)
+        if c_side != 1 and c_side != -1:
+            raise BookError(f"best: side must be 1 (buy) or -1 (sell), got {c_side}")
+        s = _sidx(<int>c_side)
         for i in range(self.n_levels[s] - 1, -1, -1):
             if self.levels[self.slots[s][i]].visible:
                 return self.levels[self.slots[s][i]].price

@@ -10,6 +10,8 @@ head order, records a fill into a C array of :c:type:`Fill` and lets the book ex
 iceberg's new slice goes to the back of the level there). Fees use a 128-bit intermediate
 for ``quantity * price * fee_bps`` so a large notional cannot overflow silently.
 """
+from cpython.long cimport PyLong_AsLongLong, PyLong_CheckExact
+from cpython.number cimport PyNumber_Index
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.stdint cimport INT64_MAX, INT64_MIN, int32_t, int64_t
 from libc.string cimport memcpy
@@ -43,6 +45,14 @@ cdef extern from *:
 if FILL_DTYPE.itemsize != sizeof(Fill):
     raise ImportError(f"FILL_DTYPE is {FILL_DTYPE.itemsize} bytes but the C Fill is "
                       f"{sizeof(Fill)}: the two layouts must match")
+
+
+cdef inline int64_t _int(object value) except? -1:
+    """An int64 from an int or anything with ``__index__`` (numpy integers), never from a
+    float: Cython's own conversion would truncate 100.5 to 100 without a word."""
+    if PyLong_CheckExact(value):
+        return PyLong_AsLongLong(value)
+    return PyLong_AsLongLong(PyNumber_Index(value))
 
 
 cdef inline bint _crosses(int side, int64_t level_price, int64_t limit) noexcept:
@@ -88,62 +98,78 @@ cdef class Matcher:
 
     # -- public ---------------------------------------------------------------------------
 
-    def submit(self, int64_t order_id, int64_t side, int64_t price, int64_t size,
-               int64_t tif=GTC, int64_t owner=0, int32_t venue=0, int64_t display=0):
+    def submit(self, order_id, side, price, size,
+               tif=GTC, owner=0, venue=0, display=0):
         """Submit a limit order; returns the quantity filled now."""
-        _check_order(order_id, side, price, size, tif, display)
-        if self.book.find(order_id) >= 0:
-            raise OrderError(f"order {order_id}: id is already in the book")
-        return self.submit_order(order_id, <int>side, price, size, <int>tif, owner, venue,
-                                 display)
+        cdef int64_t c_order_id = _int(order_id)
+        cdef int64_t c_side = _int(side)
+        cdef int64_t c_price = _int(price)
+        cdef int64_t c_size = _int(size)
+        cdef int64_t c_tif = _int(tif)
+        cdef int64_t c_owner = _int(owner)
+        cdef int32_t c_venue = _int(venue)
+        cdef int64_t c_display = _int(display)
+        _check_order(c_order_id, c_side, c_price, c_size, c_tif, c_display)
+        if self.book.find(c_order_id) >= 0:
+            raise OrderError(f"order {c_order_id}: id is already in the book")
+        return self.submit_order(c_order_id, <int>c_side, c_price, c_size, <int>c_tif, c_owner,
+                                 c_venue, c_display)
 
-    def market(self, int64_t order_id, int64_t side, int64_t size, protection=None,
-               int64_t owner=0, int32_t venue=0):
+    def market(self, order_id, side, size, protection=None,
+               owner=0, venue=0):
         """Take up to ``size`` lots at any price, or at ``protection`` or better."""
+        cdef int64_t c_order_id = _int(order_id)
+        cdef int64_t c_side = _int(side)
+        cdef int64_t c_size = _int(size)
+        cdef int64_t c_owner = _int(owner)
+        cdef int32_t c_venue = _int(venue)
         cdef int64_t limit, remaining
         if protection is None:
-            limit = INT64_MAX if side == 1 else INT64_MIN
-            _check_order(order_id, side, 1, size, 1, 0, "protection")
+            limit = INT64_MAX if c_side == 1 else INT64_MIN
+            _check_order(c_order_id, c_side, 1, c_size, 1, 0, "protection")
         else:
-            limit = protection
-            _check_order(order_id, side, limit, size, 1, 0, "protection")
-        if self.book.find(order_id) >= 0:
-            raise OrderError(f"order {order_id}: id is already in the book")
-        remaining = self.take(order_id, <int>side, limit, size, owner, venue, 0)
+            limit = _int(protection)
+            _check_order(c_order_id, c_side, limit, c_size, 1, 0, "protection")
+        if self.book.find(c_order_id) >= 0:
+            raise OrderError(f"order {c_order_id}: id is already in the book")
+        remaining = self.take(c_order_id, <int>c_side, limit, c_size, c_owner, c_venue, 0)
         self.last_outcome = FILLED if not remaining else CANCELLED
-        return size - remaining
+        return c_size - remaining
 
-    def cancel(self, int64_t order_id):
+    def cancel(self, order_id):
         """Cancel a resting order; returns the size it still had open."""
-        return self.book.delete(order_id)
+        cdef int64_t c_order_id = _int(order_id)
+        return self.book.delete(c_order_id)
 
-    def amend(self, int64_t order_id, int64_t size, price=None):
+    def amend(self, order_id, size, price=None):
         """Change a resting order's open size and, optionally, its price (see the twin)."""
+        cdef int64_t c_order_id = _int(order_id)
+        cdef int64_t c_size = _int(size)
         cdef L3Book book = self.book
-        cdef int32_t slot = book.find(order_id)
+        cdef int32_t slot = book.find(c_order_id)
         cdef int64_t current, new_price, open_size, owner, display
         cdef int side
         cdef int32_t venue
         if slot < 0:
-            raise OrderError(f"order {order_id}: not in the book")
-        if size <= 0:
-            raise OrderError(f"order {order_id}: size must be positive, got {size}")
+            raise OrderError(f"order {c_order_id}: not in the book")
+        if c_size <= 0:
+            raise OrderError(f"order {c_order_id}: size must be positive, got {c_size}")
         current = book.levels[book.orders[slot].level].price
-        new_price = current if price is None else price
+        new_price = current if price is None else _int(price)
         if new_price <= 0:
-            raise OrderError(f"order {order_id}: price must be positive, got {new_price}")
+            raise OrderError(f"order {c_order_id}: price must be positive, got {new_price}")
         open_size = book.orders[slot].visible + book.orders[slot].reserve
         self.last_outcome = RESTING
-        if new_price == current and size <= open_size:
-            if size < open_size:
-                book.reduce(slot, open_size - size)
+        if new_price == current and c_size <= open_size:
+            if c_size < open_size:
+                book.reduce(slot, open_size - c_size)
             return 0
         side = book.orders[slot].side
         owner = book.orders[slot].owner
         venue = book.orders[slot].venue
         display = book.orders[slot].display
         book.remove(slot)
-        return self.submit_order(order_id, side, new_price, size, 0, owner, venue, display)
+        return self.submit_order(c_order_id, side, new_price, c_size, 0, owner, venue, display)
 
     def take_fills(self):
         """The fills since the last call, as a FILL_DTYPE array, oldest first."""
