@@ -96,7 +96,8 @@ def test_new_plugin_installs_registers_and_passes_its_own_test(tmp_path, kind):
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                     "--no-build-isolation", "--target", str(site), str(package)],
                    check=True, capture_output=True, timeout=300)
-    env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    # no empty entry: it would put the working directory (a source tree) on sys.path
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
     records = json.loads(liqframe("plugins", "--json", env=env, check=True).stdout)
     [record] = [r for r in records if r["distribution"] == f"liqframe-{name}"]
     assert record["kinds"] == {kind: [name]} and record["problem"] is None
