@@ -560,24 +560,19 @@ cdef class L2Book:
         cdef int64_t wanted = _integer(size, "size"), remaining, take, price
         cdef const Side* s = &self._sides[which]
         cdef Py_ssize_t i
-        cdef uint128 part, cost = 0
-        cdef uint128 room = ~(<uint128>0)
+        # At most an int64 size at int64 prices: the cost is below 2**126 and fits.
+        cdef uint128 cost = 0
         if wanted < 0:
             raise BookError(f"size: {wanted!r} is negative")
         remaining = wanted
-        spilled = 0  # a Python int takes over in the (theoretical) case of 128-bit overflow
         for i in range(s.count - 1, -1, -1):
             if remaining == 0:
                 break
             take = remaining if remaining < s.levels[i].size else s.levels[i].size
             price = s.levels[i].key if which == C_BID else -s.levels[i].key
-            part = <uint128><uint64_t>price * <uint64_t>take
-            if cost > room - part:
-                spilled += _uint128_to_int(cost)
-                cost = 0
-            cost += part
+            cost += <uint128><uint64_t>price * <uint64_t>take
             remaining -= take
-        return wanted - remaining, spilled + _uint128_to_int(cost)
+        return wanted - remaining, _uint128_to_int(cost)
 
     def average_price(self, side, size):
         """Average price (ticks, as a float) of taking ``size`` from ``side``, or None."""
