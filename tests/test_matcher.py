@@ -192,10 +192,13 @@ def test_bad_configuration_names_the_field(twin, kwargs, field):
         twin.Matcher(**kwargs)
 
 
-def test_floats_are_refused(twin):
+def test_floats_and_out_of_range_venues_are_refused(twin):
     m = twin.Matcher()
     with pytest.raises(TypeError):
         m.submit(1, BUY, 100.5, 1)
+    with pytest.raises(OverflowError, match="venue 4294967296 is out of the int32 range"):
+        m.submit(1, BUY, 100, 1, venue=2**32)
+    assert len(m) == 0
 
 
 # -- twin agreement and invariants -----------------------------------------------------------

@@ -52,6 +52,14 @@ cdef inline int64_t _int(object value) except? -1:
     return PyLong_AsLongLong(PyNumber_Index(value))
 
 
+cdef inline int32_t _int32(object value, str field) except? -1:
+    """An int32 from an integer, refusing what would be truncated."""
+    cdef int64_t wide = _int(value)
+    if wide < -2147483648 or wide > 2147483647:
+        raise OverflowError(f"{field} {wide} is out of the int32 range")
+    return <int32_t>wide
+
+
 cdef inline uint64_t _mix(int64_t key) noexcept nogil:
     """splitmix64's finaliser: exchange ids are sequential, so they need scattering."""
     cdef uint64_t z = <uint64_t>key
@@ -464,7 +472,7 @@ cdef class L3Book:
         cdef int64_t c_size = _int(size)
         cdef int64_t c_display = _int(display)
         cdef int64_t c_owner = _int(owner)
-        cdef int32_t c_venue = _int(venue)
+        cdef int32_t c_venue = _int32(venue, "venue")
         _check_side(c_order_id, c_side)
         self.insert(c_order_id, <int>c_side, c_price, c_size, c_display, hidden, c_owner, c_venue)
 

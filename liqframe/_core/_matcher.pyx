@@ -55,6 +55,14 @@ cdef inline int64_t _int(object value) except? -1:
     return PyLong_AsLongLong(PyNumber_Index(value))
 
 
+cdef inline int32_t _int32(object value, str field) except? -1:
+    """An int32 from an integer, refusing what would be truncated."""
+    cdef int64_t wide = _int(value)
+    if wide < -2147483648 or wide > 2147483647:
+        raise OverflowError(f"{field} {wide} is out of the int32 range")
+    return <int32_t>wide
+
+
 cdef inline bint _crosses(int side, int64_t level_price, int64_t limit) noexcept:
     return level_price <= limit if side == 1 else level_price >= limit
 
@@ -107,7 +115,7 @@ cdef class Matcher:
         cdef int64_t c_size = _int(size)
         cdef int64_t c_tif = _int(tif)
         cdef int64_t c_owner = _int(owner)
-        cdef int32_t c_venue = _int(venue)
+        cdef int32_t c_venue = _int32(venue, "venue")
         cdef int64_t c_display = _int(display)
         _check_order(c_order_id, c_side, c_price, c_size, c_tif, c_display)
         if self.book.find(c_order_id) >= 0:
@@ -122,7 +130,7 @@ cdef class Matcher:
         cdef int64_t c_side = _int(side)
         cdef int64_t c_size = _int(size)
         cdef int64_t c_owner = _int(owner)
-        cdef int32_t c_venue = _int(venue)
+        cdef int32_t c_venue = _int32(venue, "venue")
         cdef int64_t limit, remaining
         if protection is None:
             limit = INT64_MAX if c_side == 1 else INT64_MIN

@@ -82,6 +82,14 @@ def _check_size(order_id, size):
         raise OrderError(f"order {order_id}: size must be positive, got {size}")
 
 
+def _int32(value, field):
+    """Venues are int32 ids in the compiled twin; refuse what it would have to truncate."""
+    value = operator.index(value)
+    if not -(2**31) <= value < 2**31:
+        raise OverflowError(f"{field} {value} is out of the int32 range")
+    return value
+
+
 def _index(value):
     """Integers only: a float price or size is a bug upstream, never something to round."""
     return operator.index(value)
@@ -108,7 +116,7 @@ class L3Book:
         makes it invisible in depth. ``owner`` and ``venue`` are carried for the matcher.
         """
         order_id, side, price, size = _index(order_id), _index(side), _index(price), _index(size)
-        display, owner, venue = _index(display), _index(owner), _index(venue)
+        display, owner, venue = _index(display), _index(owner), _int32(venue, "venue")
         _check_side(order_id, side)
         _check_size(order_id, size)
         if display < 0:

@@ -55,7 +55,7 @@ import operator
 
 import numpy as np
 
-from liqframe._core.l3book import BUY, SELL, L3Book
+from liqframe._core.l3book import BUY, SELL, L3Book, _int32
 from liqframe.errors import InvalidValue, OrderError
 
 GTC = 0
@@ -156,7 +156,8 @@ class Matcher:
         whether it rests, filled, had its rest cancelled or was rejected.
         """
         order_id, side, price, size = map(operator.index, (order_id, side, price, size))
-        tif, owner, venue, display = map(operator.index, (tif, owner, venue, display))
+        tif, owner, display = map(operator.index, (tif, owner, display))
+        venue = _int32(venue, "venue")
         _check_order(order_id, side, price, size, tif, display)
         if order_id in self.book:
             raise OrderError(f"order {order_id}: id is already in the book")
@@ -166,7 +167,7 @@ class Matcher:
         """Take up to ``size`` lots at any price, or at ``protection`` or better; the rest is
         cancelled. Returns the quantity filled."""
         order_id, side, size = map(operator.index, (order_id, side, size))
-        owner, venue = operator.index(owner), operator.index(venue)
+        owner, venue = operator.index(owner), _int32(venue, "venue")
         limit = None if protection is None else operator.index(protection)
         _check_order(order_id, side, 1 if limit is None else limit, size, IOC, 0, "protection")
         if order_id in self.book:
