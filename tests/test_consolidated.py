@@ -485,3 +485,10 @@ def test_many_changes_keep_pure_and_compiled_in_step(twin):
         flags = [b.apply(venue, side, price, size) for b in books]
         assert flags[0] == flags[1]
     assert fingerprint(books[0]) == fingerprint(books[1])
+
+
+def test_weights_are_kept_in_billionths(twin):
+    book = make(twin, (1, {"weight": Fraction(1, 3)}))
+    assert book.venue_state(1)["weight"] == Fraction(333_333_333, 10**9)
+    book.apply(1, BID, 100, 3)
+    assert levels(book, BID, weighted=True) == []  # 3 * 0.333333333 rounds down to 0
