@@ -16,8 +16,8 @@ import json
 import pytest
 
 from liqframe.core import to_units
+from liqframe.testing.data import shared_data
 from liqframe.testing.twins import twin_modules
-from tests.test_lobster import shared_data
 
 pytestmark = pytest.mark.parametrize("twin", twin_modules("l3book"), indirect=True)
 

@@ -11,6 +11,7 @@ import pytest
 
 from liqframe.errors import InvalidValue
 from liqframe.lobster import read_messages, replay_lobster
+from liqframe.testing.data import shared_data
 from liqframe.testing.twins import twin_modules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,16 +20,6 @@ AAPL_MESSAGES = AAPL / "AAPL_2012-06-21_34200000_57600000_message_10.csv"
 AAPL_BOOK = AAPL / "AAPL_2012-06-21_34200000_57600000_orderbook_10.csv"
 
 twins = pytest.mark.parametrize("twin", twin_modules("l3book"), indirect=True)
-
-
-def shared_data(*parts):
-    """A file under ``../shared/data`` (relative to the repository root); fails the test when
-    it is not there, naming the path, so a missing checkout of the data is noticed."""
-    path = ROOT.parent / "shared" / "data" / Path(*parts)
-    if not path.exists():
-        pytest.fail(f"outside test data {path} is missing: these tests need the project's "
-                    f"shared data directory next to the repository (../shared/data)")
-    return path
 
 
 GOOG = ("lobster", "KV6003-thesis", "Google")
