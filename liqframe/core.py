@@ -13,6 +13,8 @@ import os
 #: ``liqframe._core._name``; the pure one is ``liqframe._core.name``.
 MODULES = {
     "fixed": ("to_units", "from_units"),
+    "l3book": ("L3Book",),
+    "matcher": ("Matcher", "FILL_DTYPE", "venue_totals"),
 }
 
 NO_EXTENSIONS = os.environ.get("LIQFRAME_NO_EXTENSIONS", "") not in ("", "0")

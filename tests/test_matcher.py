@@ -115,8 +115,16 @@ def test_iceberg_replenishes_behind_the_queue_while_matching(twin):
     assert m.book.order(1)[2:4] == (2, 0)
 
 
+def test_cross_venue_default_is_resting_price_so_the_network_never_pays(twin):
+    m = twin.Matcher(fee_bps=10)
+    m.submit(1, BUY, 10_100, 4, venue=1)
+    m.submit(2, SELL, 10_000, 4, venue=2)
+    (fill,) = m.take_fills()
+    assert (fill["buyer_price"], fill["seller_price"]) == (10_100, 10_100)
+
+
 def test_cross_venue_best_for_both_with_seller_fee(twin):
-    m = twin.Matcher(fee_bps=10, fee_fixed=1)
+    m = twin.Matcher(cross_venue_pricing="best_for_both", fee_bps=10, fee_fixed=1)
     m.submit(1, BUY, 10_100, 4, venue=1)  # resting on venue A
     m.submit(2, SELL, 10_000, 4, venue=2)  # arriving on venue B: crosses
     (fill,) = m.take_fills()
@@ -132,7 +140,7 @@ def test_cross_venue_best_for_both_with_seller_fee(twin):
 @pytest.mark.parametrize(("payer", "side", "fee"), [
     ("buyer", BUY, 40), ("taker", SELL, 41), ("maker", BUY, 40)])
 def test_cross_venue_fee_payer(twin, payer, side, fee):
-    m = twin.Matcher(fee_bps=10, fee_payer=payer)
+    m = twin.Matcher(cross_venue_pricing="best_for_both", fee_bps=10, fee_payer=payer)
     m.submit(1, BUY, 10_100, 4, venue=1)
     m.submit(2, SELL, 10_000, 4, venue=2)
     (f,) = m.take_fills()

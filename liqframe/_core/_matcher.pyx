@@ -86,7 +86,7 @@ cdef _check_order(int64_t order_id, int64_t side, int64_t price, int64_t size, i
 cdef class Matcher:
     """A price-time priority matching engine for one instrument across venues (see the twin)."""
 
-    def __init__(self, *, stp="cancel_resting", cross_venue_pricing="best_for_both",
+    def __init__(self, *, stp="cancel_resting", cross_venue_pricing="resting",
                  fee_bps=0, fee_fixed=0, fee_payer="seller", capacity=1024):
         self.stp, self.pricing, self.fee_payer = _config(stp, cross_venue_pricing, fee_bps,
                                                          fee_fixed, fee_payer)
