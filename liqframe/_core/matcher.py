@@ -33,11 +33,11 @@ are matched. A fill between two venues (``maker_venue != taker_venue``) is price
 * ``"resting"`` (the default): both sides at the resting order's price; the network earns
   the fee and can never lose money on a fill.
 * ``"best_for_both"`` (the product seed's rule, opt-in): the buyer pays the *lower* of the two
-  orders' limit prices and the seller is credited the *higher*, minus the network fee. The network itself
-  receives ``(lower - higher) * quantity + fee``: **negative when the fee is smaller than
-  the crossing spread**. A market order has no limit of its own, so its fills use the resting
-  price on both sides. Two accounts crossing each other across venues would be paid the
-  spread by the network, so enable it only where the fee covers the spreads allowed.
+  orders' limit prices and the seller is credited the *higher*, minus the network fee. The
+  network itself receives ``(lower - higher) * quantity + fee``: **negative when the fee is
+  smaller than the crossing spread**. A market order has no limit of its own, so its fills use
+  the resting price on both sides. Two accounts crossing each other across venues would be paid
+  the spread by the network, so enable it only where the fee covers the spreads allowed.
 
 The fee of a cross-venue fill is ``ceil(quantity * price * fee_bps / 10000) + fee_fixed``,
 in price units times lots, where ``price`` is the per-unit price of the side that pays;
