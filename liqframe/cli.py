@@ -130,10 +130,51 @@ def cmd_run(args):
     return 0
 
 
+def add_replay(subparsers):
+    parser = subparsers.add_parser(
+        "replay", help="replay a recorded order-by-order stream and check it against its book",
+        description="Replay a recording through liqframe's books and compare the rebuilt book "
+                    "with the recording's own. --format lobster replays a LOBSTER message file "
+                    "through the order-by-order book, seeded from the first orderbook row, and "
+                    "compares every later row on the price levels visible in both. Exits 0 "
+                    "when every row matched, 1 when one did not, 2 on malformed input.")
+    parser.add_argument("recording", metavar="MESSAGE_CSV", help="the recording (message file)")
+    parser.add_argument("--format", required=True, choices=["lobster"],
+                        help="the recording's format")
+    parser.add_argument("--orderbook", required=True, metavar="ORDERBOOK_CSV",
+                        help="the LOBSTER orderbook file that goes with the message file")
+    parser.add_argument("--levels", required=True, type=int, metavar="N",
+                        help="number of levels in the orderbook file (its columns / 4)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=cmd_replay)
+
+
+def cmd_replay(args):
+    from liqframe.errors import InvalidValue
+    from liqframe.lobster import replay_lobster
+
+    try:
+        result = replay_lobster(args.recording, args.orderbook, args.levels)
+    except InvalidValue as error:
+        raise ConfigError(str(error)) from None
+    except OSError as error:
+        raise ConfigError(f"{error.filename}: {error.strerror}") from None
+    if args.json:
+        sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print(f"{result['messages']:,} messages; {result['rows_matched']:,} of "
+              f"{result['rows_compared']:,} book rows matched; "
+              f"{result['unknown_orders']:,} messages about orders not in the file")
+        if result["first_mismatch"]:
+            print(f"first mismatch: {result['first_mismatch']}")
+    return 0 if result["rows_matched"] == result["rows_compared"] else 1
+
+
 COMMANDS = {
     "plugins": add_plugins,
     "new-plugin": add_new_plugin,
     "run": add_run,
+    "replay": add_replay,
 }
 
 

@@ -125,3 +125,25 @@ def test_broken_plugin_warns_unless_configured(tmp_path):
     assert out.returncode == 2
     for part in ("risk[0].plugin", "'brokenrisk'", "liqframe-brokenrisk", "no_such_module_here"):
         assert part in out.stderr
+
+
+LOBSTER = REPO / "tests" / "data" / "lobster"
+AAPL = ("AAPL_2012-06-21_34200000_57600000_message_10.csv",
+        "AAPL_2012-06-21_34200000_57600000_orderbook_10.csv")
+
+
+def test_replay_lobster_json_reproduces_every_row():
+    out = liqframe("replay", "--format", "lobster", str(LOBSTER / AAPL[0]),
+                   "--orderbook", str(LOBSTER / AAPL[1]), "--levels", "10", "--json", check=True)
+    result = json.loads(out.stdout)
+    assert (result["messages"], result["rows_compared"], result["rows_matched"]) == (
+        999, 998, 998)
+
+
+def test_replay_lobster_malformed_row_names_it(tmp_path):
+    rows = (LOBSTER / AAPL[0]).read_text().splitlines()
+    rows[41] = rows[41].replace(",", ";", 1)
+    (tmp_path / "m.csv").write_text("\n".join(rows))
+    out = liqframe("replay", "--format", "lobster", str(tmp_path / "m.csv"),
+                   "--orderbook", str(LOBSTER / AAPL[1]), "--levels", "10")
+    assert out.returncode == 2 and "row 42" in out.stderr
