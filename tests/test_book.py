@@ -179,6 +179,18 @@ def test_large_batches_grow_and_shrink(twin):
     for side, price, size in zip(sides.tolist(), prices.tolist(), sizes.tolist()):
         single.apply(side, price, size)
     assert state(batched) == state(single)
+    reference = ({}, {})
+    for side, price, size in zip(sides.tolist(), prices.tolist(), sizes.tolist()):
+        if size:
+            reference[side][price] = size
+        else:
+            reference[side].pop(price, None)
+    for side in (0, 1):
+        levels = sorted(reference[side].items(), reverse=side == 0)
+        assert [a.tolist() for a in batched.levels(side)] == [
+            [p for p, _ in levels],
+            [z for _, z in levels],
+        ]
     deletes = np.zeros(5000, dtype=I64)
     batched.apply_batch(sides, prices.astype(I64), deletes)
     assert len(batched) == 0
@@ -323,6 +335,25 @@ def test_top(twin):
         book.top(twin.ASK, -1)
     with pytest.raises(BookError, match="side: 3 is not"):
         book.top(3, 1)
+
+
+@twins
+def test_top_into_fills_the_callers_arrays(twin):
+    book = loaded(twin)
+    prices, sizes = np.full(4, -1, dtype=I64), np.full(4, -1, dtype=I64)
+    assert book.top_into(twin.ASK, prices, sizes) == 3
+    assert prices.tolist() == [101, 102, 104, -1] and sizes.tolist() == [4, 5, 6, -1]
+    columns = np.zeros((2, 2), dtype=I64)
+    assert book.top_into(twin.BID, columns[:, 0], columns[:, 1]) == 2
+    assert columns.tolist() == [[100, 1], [99, 2]]
+    readonly = np.zeros(2, dtype=I64)
+    readonly.flags.writeable = False
+    with pytest.raises(BookError, match="prices: the array is read-only"):
+        book.top_into(twin.BID, readonly, sizes)
+    with pytest.raises(BookError, match="sizes: length 4 differs from the 2 of prices"):
+        book.top_into(twin.BID, columns[:, 0].copy(), sizes)
+    with pytest.raises(BookError, match="sizes: expected a 1-dimensional int64 array"):
+        book.top_into(twin.BID, prices, sizes.astype(float))
 
 
 @twins

@@ -37,6 +37,7 @@ cdef enum:
     C_BID = 0
     C_ASK = 1
     MIN_CAPACITY = 16
+    NEAR_LEVELS = 8
 
 
 # -- argument checking (cold paths raise; the messages match the pure twin) ----------------
@@ -102,6 +103,15 @@ cdef const int64_t* _int64_data(object value, str field, Py_ssize_t* length,
     return <const int64_t*>cnp.PyArray_DATA(array)
 
 
+cdef int64_t* _writable_int64(object value, str field, Py_ssize_t* length,
+                              Py_ssize_t* stride) except NULL:
+    """Like _int64_data, for an array the book writes into."""
+    cdef const int64_t* data = _int64_data(value, field, length, stride)
+    if not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>value):
+        raise BookError(f"{field}: the array is read-only")
+    return <int64_t*>data
+
+
 cdef int _same_length(Py_ssize_t length, str field, Py_ssize_t other, str other_field) except -1:
     if length != other:
         raise BookError(f"{field}: length {length} differs from the {other} of {other_field}")
@@ -117,13 +127,25 @@ cdef double _check_bps(object bps) except? -1.0:
 # -- side storage -------------------------------------------------------------------------
 
 cdef inline Py_ssize_t _locate(const Level* levels, Py_ssize_t count, int64_t key) noexcept:
-    """Index of the first level whose key is >= ``key``: gallop down from the best (last)
-    level, then bisect; changes near the touch are found in a few steps."""
-    cdef Py_ssize_t hi = count, lo = count - 1, step = 1, mid
+    """Index of the first level whose key is >= ``key``.
+
+    Most changes land within a few levels of the touch (the end of the array), so those are
+    scanned one by one, which costs one mispredicted branch; past them the search gallops
+    down in doubling steps, then bisects.
+    """
+    cdef Py_ssize_t lo = count - 1, near = count - NEAR_LEVELS, hi, step = NEAR_LEVELS, mid
+    if near < 0:
+        near = 0
+    while lo >= near and levels[lo].key >= key:
+        lo -= 1
+    if lo >= near or lo < 0:
+        return lo + 1
+    hi = near
+    lo = hi - step
     while lo >= 0 and levels[lo].key >= key:
         hi = lo
-        lo -= step
         step <<= 1
+        lo -= step
     if lo < 0:
         lo = -1
     while hi - lo > 1:
@@ -525,6 +547,24 @@ cdef class L2Book:
         self.copy_top(which, <int64_t*>cnp.PyArray_DATA(prices),
                       <int64_t*>cnp.PyArray_DATA(sizes), length)
         return prices, sizes
+
+    def top_into(self, side, prices, sizes):
+        """Write the best levels of ``side`` into two int64 arrays; returns how many."""
+        cdef int which = _side(side)
+        cdef Py_ssize_t n_prices, n_sizes, s_prices, s_sizes, i, taken
+        cdef int64_t* out_prices = _writable_int64(prices, "prices", &n_prices, &s_prices)
+        cdef int64_t* out_sizes = _writable_int64(sizes, "sizes", &n_sizes, &s_sizes)
+        cdef const Side* s = &self._sides[which]
+        cdef const Level* level
+        cdef int64_t sign = 1 if which == C_BID else -1
+        _same_length(n_sizes, "sizes", n_prices, "prices")
+        taken = n_prices if n_prices < s.count else s.count
+        level = &s.levels[s.count - 1] if s.count else NULL
+        for i in range(taken):
+            out_prices[i * s_prices] = sign * level.key
+            out_sizes[i * s_sizes] = level.size
+            level -= 1
+        return taken
 
     def levels(self, side):
         """All levels of ``side``, best first, as two int64 arrays (prices, sizes)."""

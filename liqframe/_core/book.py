@@ -358,6 +358,26 @@ class L2Book:
             prices = [-k for k in prices]
         return np.array(prices, dtype=np.int64), np.array(sizes[start:][::-1], dtype=np.int64)
 
+    def top_into(self, side, prices, sizes):
+        """Write the best levels of ``side``, best first, into two int64 arrays of one length.
+
+        Returns how many levels were written (at most the arrays' length): the read for a
+        caller that polls the top of the book and keeps its arrays, with no allocation.
+        """
+        side = _side(side)
+        prices = _int64_array(prices, "prices")
+        if not prices.flags.writeable:
+            raise BookError("prices: the array is read-only")
+        sizes = _int64_array(sizes, "sizes")
+        if not sizes.flags.writeable:
+            raise BookError("sizes: the array is read-only")
+        _same_length(sizes, "sizes", prices, "prices")
+        top_prices, top_sizes = self.top(side, len(prices))
+        taken = len(top_prices)
+        prices[:taken] = top_prices
+        sizes[:taken] = top_sizes
+        return taken
+
     def levels(self, side):
         """All levels of ``side``, best first, as two int64 arrays (prices, sizes)."""
         return self.top(side, self.count(side))
