@@ -13,6 +13,7 @@ import os
 #: ``liqframe._core._name``; the pure one is ``liqframe._core.name``.
 MODULES = {
     "fixed": ("to_units", "from_units"),
+    "consolidated": ("ConsolidatedBook", "Levels", "Crossing", "DUPLICATE", "CROSSED"),
     "l3book": ("L3Book",),
     "matcher": ("Matcher", "FILL_DTYPE", "venue_totals"),
 }
