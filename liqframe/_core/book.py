@@ -39,7 +39,7 @@ NO_SEQUENCE = -(2**63)
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-STALE_MESSAGE = "book is stale after a sequence gap: apply a snapshot to resynchronise it"
+STALE_MESSAGE = "book is stale (sequence gap or failed check): apply a snapshot to resync it"
 
 
 def _integer(value, field):
