@@ -13,6 +13,7 @@ import os
 #: ``liqframe._core._name``; the pure one is ``liqframe._core.name``.
 MODULES = {
     "fixed": ("to_units", "from_units"),
+    "book": ("L2Book", "BID", "ASK", "NO_SEQUENCE"),
     "consolidated": ("ConsolidatedBook", "Levels", "Crossing", "DUPLICATE", "CROSSED"),
     "l3book": ("L3Book",),
     "matcher": ("Matcher", "FILL_DTYPE", "venue_totals"),
@@ -39,8 +40,11 @@ def _select():
 
 
 _modules, EXTENSIONS_LOADED = _select()
+from liqframe._core import checksum  # noqa: E402  (pure Python: it runs once per message)
+
 for _name, _exports in MODULES.items():
     for _export in _exports:
         globals()[_export] = getattr(_modules[_name], _export)
 
-__all__ = ["EXTENSIONS_LOADED", "MODULES", "load"] + [n for e in MODULES.values() for n in e]
+__all__ = ["EXTENSIONS_LOADED", "MODULES", "checksum", "load"]
+__all__ += [name for exports in MODULES.values() for name in exports]
