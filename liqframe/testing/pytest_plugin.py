@@ -52,3 +52,18 @@ def liqframe_book_levels():
         "bids": [(10_000 - i, 100 * (i + 1)) for i in range(5)],
         "asks": [(10_001 + i, 100 * (i + 1)) for i in range(5)],
     }
+
+
+@pytest.fixture
+def liqframe_l2book(liqframe_book_levels):
+    """A :class:`liqframe.core.L2Book` (the build :mod:`liqframe.core` selected) holding
+    ``liqframe_book_levels``."""
+    import numpy as np
+
+    from liqframe import core
+
+    book = core.L2Book()
+    bids, asks = liqframe_book_levels["bids"], liqframe_book_levels["asks"]
+    book.apply_snapshot(*(np.array(column, dtype=np.int64)
+                          for levels in (bids, asks) for column in zip(*levels)))
+    return book
