@@ -441,6 +441,9 @@ def run(quick=False):
         ),
         "memory_bytes_per_live_level": figure("bytes", memory, target=64),
         "python_loop_overhead_ns": round(loop_overhead(data, repeats), 1),
+        # the consolidated figure is measured by its own area and reported here as well
+        "consolidated_20_venues_change_plus_best_ns": importlib.import_module(
+            "bench_consolidated").run(quick)["change_plus_best_ns"],
         "notes": "peers without a batch call show their per-change loop in the batch rows; "
         f"change+best reads use the first {READ_CHANGES:,} changes; nautilus-trader "
         f"replays the first {NAUTILUS_CHANGES:,} changes from prebuilt BookOrders",
