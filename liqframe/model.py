@@ -55,8 +55,11 @@ class OrderStatus(enum.Enum):
     REJECTED = "rejected"
 
 
-def _increment(field):
-    """Converter and validator for an increment given as a decimal string (never a float)."""
+def _decimal(field, *, increment=False):
+    """Converter for a decimal given as a string (never a float, which is inexact).
+
+    With ``increment`` the value must be positive with at most 18 decimal places, as a grid
+    step; otherwise any finite value is accepted (a maker rebate is negative)."""
 
     def convert(value):
         if isinstance(value, float):
@@ -65,27 +68,12 @@ def _increment(field):
             number = Decimal(str(value))
         except InvalidOperation:
             raise InvalidValue(field, value, "is not a decimal number") from None
-        if not number.is_finite() or number <= 0:
-            raise InvalidValue(field, value, "must be a positive decimal number")
-        if number.as_tuple().exponent < -18:
-            raise InvalidValue(field, value, "has more than 18 decimal places")
-        return number
-
-    return convert
-
-
-def _decimal(field):
-    """Converter for a decimal amount that may be negative (a maker rebate), never a float."""
-
-    def convert(value):
-        if isinstance(value, float):
-            raise InvalidValue(field, value, "must be a decimal string such as '0.1', not a float")
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            raise InvalidValue(field, value, "is not a decimal number") from None
         if not number.is_finite():
             raise InvalidValue(field, value, "must be a finite decimal number")
+        if increment and number <= 0:
+            raise InvalidValue(field, value, "must be a positive decimal number")
+        if increment and number.as_tuple().exponent < -18:
+            raise InvalidValue(field, value, "has more than 18 decimal places")
         return number
 
     return convert
@@ -145,8 +133,8 @@ class Instrument:
 
     base: str = attrs.field(validator=_name)
     quote: str = attrs.field(validator=_name)
-    price_increment: Decimal = attrs.field(converter=_increment("price_increment"))
-    size_increment: Decimal = attrs.field(converter=_increment("size_increment"))
+    price_increment: Decimal = attrs.field(converter=_decimal("price_increment", increment=True))
+    size_increment: Decimal = attrs.field(converter=_decimal("size_increment", increment=True))
     _price_grid: _Grid = attrs.field(init=False, repr=False, eq=False)
     _size_grid: _Grid = attrs.field(init=False, repr=False, eq=False)
 

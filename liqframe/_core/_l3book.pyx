@@ -19,9 +19,8 @@ memory per resting order:
 All memory comes from ``PyMem_Malloc``, so ``tracemalloc`` sees it, and :meth:`memory_bytes`
 reports it exactly.
 """
-from cpython.long cimport PyLong_AsLongLong, PyLong_CheckExact
-from cpython.number cimport PyNumber_Index
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from liqframe._core._ints cimport _int, _int32
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.string cimport memmove
 
@@ -42,22 +41,6 @@ UNKNOWN_RAISE = 0
 UNKNOWN_UNATTRIBUTED = 1
 
 cdef dict _SIDE_NAME = {1: "buy", -1: "sell"}
-
-
-cdef inline int64_t _int(object value) except? -1:
-    """An int64 from an int or anything with ``__index__`` (numpy integers), never from a
-    float: Cython's own conversion would truncate 100.5 to 100 without a word."""
-    if PyLong_CheckExact(value):
-        return PyLong_AsLongLong(value)
-    return PyLong_AsLongLong(PyNumber_Index(value))
-
-
-cdef inline int32_t _int32(object value, str field) except? -1:
-    """An int32 from an integer, refusing what would be truncated."""
-    cdef int64_t wide = _int(value)
-    if wide < -2147483648 or wide > 2147483647:
-        raise OverflowError(f"{field} {wide} is out of the int32 range")
-    return <int32_t>wide
 
 
 cdef inline uint64_t _mix(int64_t key) noexcept nogil:

@@ -10,9 +10,8 @@ head order, records a fill into a C array of :c:type:`Fill` and lets the book ex
 iceberg's new slice goes to the back of the level there). Fees use a 128-bit intermediate
 for ``quantity * price * fee_bps`` so a large notional cannot overflow silently.
 """
-from cpython.long cimport PyLong_AsLongLong, PyLong_CheckExact
-from cpython.number cimport PyNumber_Index
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from liqframe._core._ints cimport _int, _int32
 from libc.stdint cimport INT64_MAX, INT64_MIN, int32_t, int64_t
 from libc.string cimport memcpy
 
@@ -45,22 +44,6 @@ cdef extern from *:
 if FILL_DTYPE.itemsize != sizeof(Fill):
     raise ImportError(f"FILL_DTYPE is {FILL_DTYPE.itemsize} bytes but the C Fill is "
                       f"{sizeof(Fill)}: the two layouts must match")
-
-
-cdef inline int64_t _int(object value) except? -1:
-    """An int64 from an int or anything with ``__index__`` (numpy integers), never from a
-    float: Cython's own conversion would truncate 100.5 to 100 without a word."""
-    if PyLong_CheckExact(value):
-        return PyLong_AsLongLong(value)
-    return PyLong_AsLongLong(PyNumber_Index(value))
-
-
-cdef inline int32_t _int32(object value, str field) except? -1:
-    """An int32 from an integer, refusing what would be truncated."""
-    cdef int64_t wide = _int(value)
-    if wide < -2147483648 or wide > 2147483647:
-        raise OverflowError(f"{field} {wide} is out of the int32 range")
-    return <int32_t>wide
 
 
 cdef inline bint _crosses(int side, int64_t level_price, int64_t limit) noexcept:
