@@ -17,7 +17,6 @@ best read stays in the tens of nanoseconds with 20 venues:
 """
 import heapq
 import operator
-from collections import namedtuple
 from fractions import Fraction
 
 import numpy as np
@@ -61,22 +60,34 @@ cdef extern from *:
     int lq_muldiv(int64_t price, int64_t num, int64_t den, int round_up, int64_t* out) nogil
     int lq_sub_overflow(int64_t a, int64_t b, int64_t* out) nogil
 
-BID = 0
-ASK = 1
-DUPLICATE = 1
-CROSSED = 2
-MAX_VENUES = 64
-MAX_VENUE_ID = 2**20 - 1
-MAX_PRICE = 2**62
-MAX_SIZE = 2**56
-WEIGHT_SCALE = 10**9
-FEE_SCALE = 10**8
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
-WALK_BUDGET = 256
-
-Levels = namedtuple("Levels", "prices sizes by_venue venues")
-Crossing = namedtuple("Crossing", "bid ask bid_venues ask_venues")
+# Constants, result types and the cold-path option parsing are shared with the pure twin, so
+# both twins return the same classes and word every error the same way.
+from liqframe._core.consolidated import (  # noqa: F401  (re-exported: the same public names)
+    ASK,
+    BID,
+    CROSSED,
+    DUPLICATE,
+    FEE_SCALE,
+    INT64_MAX,
+    INT64_MIN,
+    MAX_PRICE,
+    MAX_SIZE,
+    MAX_VENUE_ID,
+    MAX_VENUES,
+    WALK_BUDGET,
+    WEIGHT_SCALE,
+    Crossing,
+    Levels,
+    _array,
+    _exact,
+    _factor,
+    _fee,
+    _finalize,
+    _max_lag,
+    _pairs,
+    _rate,
+    _weight,
+)
 
 cdef int64_t C_MAX_PRICE = 2**62
 cdef int64_t C_MAX_SIZE = 2**56
@@ -317,81 +328,6 @@ cdef int64_t _lag_sample(object event_ns, object receive_ns) except? -1:
     return lag
 
 
-def _exact(value, field):
-    try:
-        return Fraction(value)
-    except (TypeError, ValueError, ArithmeticError):
-        raise InvalidValue(field, value, "is not a number") from None
-
-
-def _rate(value):
-    """An FX rate as a reduced (numerator, denominator) of positive int64s; floats refused."""
-    if isinstance(value, float | np.floating):
-        raise InvalidValue("fx", value, "is a float; pass an int, str, Decimal or Fraction")
-    if isinstance(value, tuple):
-        if len(value) != 2:
-            raise InvalidValue("fx", value, "is not a (numerator, denominator) pair")
-        numerator, denominator = _integer(value[0], "fx"), _integer(value[1], "fx")
-        if denominator == 0:
-            raise InvalidValue("fx", value, "has a zero denominator")
-        rate = Fraction(numerator, denominator)
-    else:
-        rate = _exact(value, "fx")
-    if rate <= 0:
-        raise InvalidValue("fx", value, "must be positive")
-    if rate.numerator > INT64_MAX or rate.denominator > INT64_MAX:
-        raise InvalidValue("fx", value, "needs a numerator and denominator within 64 bits")
-    return rate.numerator, rate.denominator
-
-
-def _weight(value):
-    weight = _exact(value, "weight")
-    if not 0 <= weight <= 1:
-        raise InvalidValue("weight", value, "must be between 0 and 1")
-    return round(weight * WEIGHT_SCALE)
-
-
-def _fee(value):
-    fee = _exact(value, "taker_fee_bps")
-    if not 0 <= fee < 10_000:
-        raise InvalidValue("taker_fee_bps", value, "must be at least 0 and below 10000")
-    return round(fee * (FEE_SCALE // 10_000))
-
-
-def _max_lag(value):
-    if value is None:
-        return INT64_MAX
-    return _non_negative(value, "max_lag_ns")
-
-
-def _factor(tick_multiplier, rate, fx):
-    numerator = tick_multiplier * rate[0]
-    if numerator > INT64_MAX:
-        raise InvalidValue("fx", fx, f"times tick_multiplier {tick_multiplier} overflows 64 bits")
-    return numerator, rate[1]
-
-
-def _array(value, field):
-    if not isinstance(value, np.ndarray) or value.dtype != np.int64 or value.ndim != 1:
-        shown = f"{value.dtype} array of shape {value.shape}" if isinstance(
-            value, np.ndarray) else type(value).__name__
-        raise InvalidValue(field, shown, "must be a 1-D numpy int64 array")
-    return value
-
-
-def _pairs(value, field):
-    if not isinstance(value, np.ndarray):
-        try:
-            value = np.array(value) if len(value) else np.empty((0, 2), np.int64)
-        except (TypeError, ValueError):
-            raise InvalidValue(field, type(value).__name__,
-                               "must be an int64 array of (price, size) rows") from None
-    if value.dtype != np.int64 or value.ndim != 2 or value.shape[1] != 2:
-        raise InvalidValue(field, f"{value.dtype} array of shape {value.shape}",
-                           "must be an int64 array of (price, size) rows")
-    return value
-
-
 cdef inline int64_t _convert_with(int64_t num, int64_t den, int side,
                                   int64_t price) except? -1:
     """``price`` on the consolidated grid, rounded against the holder (bids down, asks up)."""
@@ -427,14 +363,6 @@ cdef inline int64_t _adjust(int64_t price, int side, int64_t fee) noexcept:
 
 cdef inline bint _better(int side, int64_t price, int64_t other) noexcept:
     return price > other if side == 0 else price < other
-
-
-def _finalize(pending, heap, limit, final, threshold):
-    while heap and (limit is None or heap[0] < limit):
-        key = heapq.heappop(heap)
-        total, row = pending.pop(abs(key))
-        if total >= threshold:
-            final.append((key, total, row))
 
 
 # --- the book --------------------------------------------------------------------------------
