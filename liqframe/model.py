@@ -163,6 +163,17 @@ class Instrument:
     def price_text(self, ticks):
         return self._price_grid.text(ticks)
 
+    def asset_unit(self, asset):
+        """The smallest unit balances of ``asset`` are counted in on a venue trading this
+        instrument: a lot for the base asset, a tick times a lot (the notional of one lot
+        moving one tick) for the quote asset, so a fill of ``size`` lots at ``price`` ticks
+        moves ``size`` base units and ``price * size`` quote units."""
+        if asset == self.base:
+            return self.size_increment
+        if asset == self.quote:
+            return self.price_increment * self.size_increment
+        raise InvalidValue("asset", asset, f"is neither {self.base} nor {self.quote}")
+
     def size_text(self, lots):
         return self._size_grid.text(lots)
 
@@ -209,6 +220,8 @@ class Order:
     status: OrderStatus = attrs.field(default=OrderStatus.NEW, converter=OrderStatus)
     filled: int = attrs.field(default=0, validator=_non_negative_int)
     owner: str = ""
+    #: The venue's own id of the order once it acknowledged it ("" before).
+    venue_order_id: str = ""
 
     @price.validator
     def _check_price(self, attribute, value):

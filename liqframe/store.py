@@ -1,12 +1,40 @@
 """Persistence in one SQLite file through sqlite-utils.
 
 Every run of the host is a row of ``runs`` with the exact configuration it used, so any
-result in the file can be traced to the settings that produced it.
+result in the file can be traced to the settings that produced it. The other tables:
+
+``orders``
+    one row per order the host sent (keyed by its client id), updated in place as its state
+    moves from new to acknowledged, partly filled, filled, cancelled or rejected;
+``fills``
+    every fill of our orders, unique by ``(venue, trade_id)``: the same fill reported twice (on
+    the stream and again by a catch-up after a reconnect or a restart) is stored once;
+``balances``
+    snapshots of each venue's balances as the venue reported them (a time series);
+``transfers``
+    movements of assets between venues planned or made by a rebalancer;
+``metrics``
+    a time series of numbers (best prices, inventory, PnL) per venue;
+``events``
+    what happened: venues up and down, resyncs, rejections, reconciliations.
+
+Every write is committed at once (WAL journal), so a process killed even with SIGKILL loses
+nothing it had written; the host writes a fill here *before* it counts it anywhere else.
 """
 
 import time
+from decimal import Decimal
 
+import orjson
 import sqlite_utils
+
+from liqframe.model import Fill, Order, OrderStatus, Side
+
+ORDER_COLUMNS = {"id": str, "run_id": int, "venue": str, "symbol": str, "side": str,
+                 "price": int, "size": int, "filled": int, "status": str,
+                 "venue_order_id": str, "reason": str, "created_ns": int, "updated_ns": int}
+OPEN_STATUSES = (OrderStatus.NEW.value, OrderStatus.ACKNOWLEDGED.value,
+                 OrderStatus.PARTIALLY_FILLED.value)
 
 
 class Store:
@@ -17,17 +45,136 @@ class Store:
         self.path = str(path)
         self.db = sqlite_utils.Database(self.path)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db["runs"].create({"id": int, "started_ns": int, "ended_ns": int, "config": str,
+        self.run_id = None
+        self._create()
+
+    def _create(self):
+        db = self.db
+        db["runs"].create({"id": int, "started_ns": int, "ended_ns": int, "config": str,
+                           "status": str}, pk="id", if_not_exists=True)
+        db["orders"].create(ORDER_COLUMNS, pk="id", if_not_exists=True)
+        db["fills"].create({"id": int, "run_id": int, "venue": str, "trade_id": str,
+                            "order_id": str, "symbol": str, "side": str, "price": int,
+                            "size": int, "fee": str, "fee_currency": str, "liquidity": str,
+                            "event_ns": int, "recorded_ns": int}, pk="id", if_not_exists=True)
+        db["balances"].create({"id": int, "run_id": int, "ts_ns": int, "venue": str,
+                               "asset": str, "total": int, "available": int}, pk="id",
+                              if_not_exists=True)
+        db["transfers"].create({"id": str, "run_id": int, "ts_ns": int, "asset": str,
+                                "amount": int, "source": str, "destination": str,
                                 "status": str}, pk="id", if_not_exists=True)
+        db["metrics"].create({"run_id": int, "ts_ns": int, "name": str, "venue": str,
+                              "value": float}, if_not_exists=True)
+        db["events"].create({"id": int, "run_id": int, "ts_ns": int, "kind": str, "venue": str,
+                             "message": str, "data": str}, pk="id", if_not_exists=True)
+        db.execute("CREATE UNIQUE INDEX IF NOT EXISTS fills_venue_trade "
+                   "ON fills (venue, trade_id)")
+        db.execute("CREATE INDEX IF NOT EXISTS orders_status ON orders (status)")
+        db.execute("CREATE INDEX IF NOT EXISTS metrics_time ON metrics (ts_ns)")
+        db.execute("CREATE INDEX IF NOT EXISTS balances_venue ON balances (venue, asset, id)")
+
+    # -- runs -------------------------------------------------------------------------------
 
     def start_run(self, config_text):
         table = self.db["runs"]
         table.insert({"started_ns": time.time_ns(), "ended_ns": None, "config": config_text,
                       "status": "running"})
-        return table.last_pk
+        self.run_id = table.last_pk
+        return self.run_id
 
     def end_run(self, run_id, status):
         self.db["runs"].update(run_id, {"ended_ns": time.time_ns(), "status": status})
+
+    # -- orders -----------------------------------------------------------------------------
+
+    def save_order(self, order: Order, *, venue_order_id="", reason="", created_ns=None):
+        """Insert or update the row of ``order`` (keyed by its client id)."""
+        now = time.time_ns()
+        row = {"id": order.id, "run_id": self.run_id, "venue": order.venue,
+               "symbol": order.symbol, "side": "buy" if order.side is Side.BID else "sell",
+               "price": order.price, "size": order.size, "filled": order.filled,
+               "status": order.status.value, "venue_order_id": venue_order_id or "",
+               "reason": reason or "", "updated_ns": now}
+        existing = self.db.execute("SELECT created_ns FROM orders WHERE id = ?",
+                                   [order.id]).fetchone()
+        row["created_ns"] = existing[0] if existing else (created_ns or now)
+        if existing:
+            del row["run_id"]  # an order keeps the run that sent it
+        self.db["orders"].upsert(row, pk="id")
+
+    def orders(self, *, open_only=False):
+        """Every stored order row as a dict (open ones only with ``open_only``)."""
+        if open_only:
+            marks = ", ".join("?" * len(OPEN_STATUSES))
+            return list(self.db.query(f"SELECT * FROM orders WHERE status IN ({marks}) "
+                                      "ORDER BY created_ns", OPEN_STATUSES))
+        return list(self.db.query("SELECT * FROM orders ORDER BY created_ns"))
+
+    # -- fills ------------------------------------------------------------------------------
+
+    def record_fill(self, fill: Fill) -> bool:
+        """Store ``fill`` durably; False when ``(venue, trade_id)`` is already stored."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO fills (run_id, venue, trade_id, order_id, symbol, side, "
+            "price, size, fee, fee_currency, liquidity, event_ns, recorded_ns) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [self.run_id, fill.venue, fill.trade_id, fill.order_id, fill.symbol,
+             "buy" if fill.side is Side.BID else "sell", fill.price, fill.size, str(fill.fee),
+             fill.fee_currency, fill.liquidity, fill.event_ns, time.time_ns()])
+        inserted = cursor.rowcount == 1
+        self.db.conn.commit()
+        return inserted
+
+    def fills(self, venue=None):
+        """Every stored fill as a :class:`~liqframe.model.Fill`, in the order recorded."""
+        where, params = ("WHERE venue = ?", [venue]) if venue else ("", [])
+        return [Fill(order_id=r["order_id"], venue=r["venue"], symbol=r["symbol"],
+                     side=r["side"], price=r["price"], size=r["size"], fee=Decimal(r["fee"]),
+                     fee_currency=r["fee_currency"], liquidity=r["liquidity"],
+                     trade_id=r["trade_id"], event_ns=r["event_ns"])
+                for r in self.db.query(f"SELECT * FROM fills {where} ORDER BY id", params)]
+
+    def last_trade_id(self, venue):
+        """The trade id of ``venue``'s latest fill by venue time, or None: where a catch-up
+        after a reconnect or a restart starts."""
+        row = self.db.execute("SELECT trade_id FROM fills WHERE venue = ? "
+                              "ORDER BY event_ns DESC, id DESC LIMIT 1", [venue]).fetchone()
+        return row[0] if row else None
+
+    # -- balances, transfers, metrics, events -------------------------------------------
+
+    def record_balances(self, venue, balances):
+        now = time.time_ns()
+        self.db["balances"].insert_all(
+            [{"run_id": self.run_id, "ts_ns": now, "venue": venue, "asset": b.asset,
+              "total": b.total, "available": b.available} for b in balances])
+
+    def latest_balances(self):
+        """``{venue: {asset: (total, available)}}`` from each venue's latest snapshot."""
+        result = {}
+        for row in self.db.query(
+                "SELECT venue, asset, total, available FROM balances WHERE id IN "
+                "(SELECT max(id) FROM balances GROUP BY venue, asset)"):
+            result.setdefault(row["venue"], {})[row["asset"]] = (row["total"], row["available"])
+        return result
+
+    def record_transfer(self, transfer):
+        self.db["transfers"].upsert({
+            "id": transfer.id, "run_id": self.run_id, "ts_ns": time.time_ns(),
+            "asset": transfer.asset, "amount": transfer.amount, "source": transfer.source,
+            "destination": transfer.destination, "status": transfer.status}, pk="id")
+
+    def record_metrics(self, rows, ts_ns=None):
+        """Append ``(name, venue, value)`` rows at one time stamp."""
+        ts_ns = ts_ns or time.time_ns()
+        self.db["metrics"].insert_all(
+            [{"run_id": self.run_id, "ts_ns": ts_ns, "name": name, "venue": venue,
+              "value": value} for name, venue, value in rows])
+
+    def record_event(self, kind, message, venue="", data=None):
+        self.db["events"].insert({"run_id": self.run_id, "ts_ns": time.time_ns(), "kind": kind,
+                                  "venue": venue, "message": message,
+                                  "data": orjson.dumps(data or {}).decode()})
 
     def close(self):
         self.db.close()
