@@ -17,6 +17,7 @@ from rich.table import Table
 
 import liqframe
 from liqframe import config as config_module
+from liqframe.backtest.cli import add_backtest
 from liqframe.errors import ConfigError, LiqframeError, PluginError
 from liqframe.plugins import Registry, describe_plugins, get_plugin_manager
 
@@ -175,6 +176,7 @@ COMMANDS = {
     "new-plugin": add_new_plugin,
     "run": add_run,
     "replay": add_replay,
+    "backtest": add_backtest,
 }
 
 
