@@ -37,8 +37,14 @@ from liqframe.backtest.params import integer, log_term, number
 STRATEGIES = ("inventory", "symmetric")
 
 
-def _positive(name):
-    return lambda instance, attribute, value: number(name, value, above=0)
+def reservation_price(s, q, *, gamma, sigma, tau):
+    """``s - q·γ·σ²·τ``: the mid shifted against inventory ``q`` with ``τ = T - t`` left."""
+    return s - q * gamma * sigma**2 * tau
+
+
+def optimal_spread(*, gamma, sigma, tau, k):
+    """``γ·σ²·τ + (2/γ)·ln(1 + γ/k)`` (``2/k`` in the limit γ = 0)."""
+    return gamma * sigma**2 * tau + 2 * log_term(gamma, k)
 
 
 @attrs.frozen(kw_only=True)
@@ -72,10 +78,10 @@ class Model:
 
     def spread(self, t):
         """The inventory strategy's spread at time ``t``."""
-        return self.gamma * self.sigma**2 * (self.T - t) + 2 * log_term(self.gamma, self.k)
+        return optimal_spread(gamma=self.gamma, sigma=self.sigma, tau=self.T - t, k=self.k)
 
     def reservation(self, s, q, t):
-        return s - q * self.gamma * self.sigma**2 * (self.T - t)
+        return reservation_price(s, q, gamma=self.gamma, sigma=self.sigma, tau=self.T - t)
 
     def fixed_spread(self):
         if self.symmetric_spread is not None:
