@@ -17,6 +17,7 @@ MODULES = {
     "consolidated": ("ConsolidatedBook", "Levels", "Crossing", "DUPLICATE", "CROSSED"),
     "l3book": ("L3Book",),
     "matcher": ("Matcher", "FILL_DTYPE", "venue_totals"),
+    "router": ("Router", "Rerouter", "Route", "Child", "BUY", "SELL"),
 }
 
 NO_EXTENSIONS = os.environ.get("LIQFRAME_NO_EXTENSIONS", "") not in ("", "0")

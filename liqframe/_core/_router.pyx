@@ -1,0 +1,601 @@
+# cython: language_level=3
+"""Smart order router (compiled).
+
+Same names, results and errors as the pure twin liqframe/_core/router.py, which documents the
+model. Validation, storage of what was given, the fallback, the execution options and
+re-routing are the pure twin's (they run once per change or per failure); what is here is the
+per-route work on C mirrors of every venue's book:
+
+- the greedy walk never visits levels one by one: with each venue's running totals of lots it
+  searches for the per-lot cost at which the cheapest lots reach the order's quantity
+  (bisection over the venues' level ranges, each count a binary search per venue), then gives
+  each venue its lots below that cost and shares the lots at that cost by latency and venue;
+- the dynamic programme is the pure twin's, in 128-bit integers, with the same tie rules.
+"""
+from cpython.long cimport PyLong_CheckExact
+from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.stdlib cimport free, malloc
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
+
+from liqframe.errors import RouteError
+
+# Constants, result types, validation and the cold paths are shared with the pure twin, so
+# both twins return the same classes and word every error the same way.
+from liqframe._core.router import (  # noqa: F401  (re-exported: the same public names)
+    ASK,
+    BID,
+    BUY,
+    COST_SCALE,
+    DEFAULT_MAX_CELLS,
+    DEFAULT_TIME_LIMIT_MS,
+    DP,
+    FALLBACK,
+    FEE_SCALE,
+    GREEDY,
+    MAX_LOTS,
+    MAX_PRICE,
+    MAX_VENUES,
+    PROB_SCALE,
+    SELL,
+    UNREACHABLE,
+    Child,
+    Rerouter,
+    Route,
+    VenueParams,
+    assemble,
+    fallback,
+    options_args,
+    parse_side,
+    randomise,
+    route_args,
+)
+from liqframe._core.router import Router as _PureRouter
+
+cdef extern from *:
+    ctypedef unsigned long long uint128 "unsigned __int128"
+
+cdef int64_t C_FEE_SCALE = FEE_SCALE
+cdef int64_t C_PROB_SCALE = PROB_SCALE
+cdef int64_t C_MAX_LOTS = MAX_LOTS
+cdef int128 C_UNREACHABLE = (<int128>1) << 125
+cdef int128 C_FEASIBLE = (<int128>1) << 124
+cdef tuple _NO_EXCLUDE = ()
+
+
+cdef int128 _to_i128(object value) except? -1:
+    cdef uint64_t low = <uint64_t>(value & 0xFFFFFFFFFFFFFFFF)
+    cdef int64_t high = <int64_t>(value >> 64)
+    return ((<int128>high) << 64) | <int128>low
+
+
+cdef object _from_i128(int128 value):
+    if -9223372036854775807 <= value <= 9223372036854775807:
+        return <long long>value
+    return ((<object>(<int64_t>(value >> 64))) << 64) | <object>(<uint64_t>value)
+
+
+cdef double _now():
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + ts.tv_nsec * 1e-9
+
+
+cdef inline Py_ssize_t _level_of(int64_t* cum, Py_ssize_t n, int64_t q) noexcept nogil:
+    """The level holding lot number q (1-based): the last i with cum[i] < q."""
+    cdef Py_ssize_t lo = 0, hi = n, mid
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if cum[mid] < q:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+cdef inline int128 _notional_of(BookSide* book, int64_t q, int64_t* worst) noexcept nogil:
+    cdef Py_ssize_t i
+    if q == 0:
+        worst[0] = 0
+        return 0
+    i = _level_of(book.cum, book.n, q)
+    worst[0] = book.prices[i]
+    return book.notional[i] + <int128>book.prices[i] * (q - book.cum[i])
+
+
+cdef inline Py_ssize_t _upper(InPlay* v, int128 key, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    """The first level in [lo, hi) whose per-lot cost is above ``key`` (hi if none)."""
+    cdef Py_ssize_t mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if v.a * v.book.prices[mid] + v.b <= key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef inline int64_t _lots_to(InPlay* v, Py_ssize_t levels) noexcept nogil:
+    cdef int64_t lots = v.book.cum[levels]
+    return lots if lots < v.cap else v.cap
+
+
+cdef void _free_side(BookSide* side) noexcept:
+    free(side.prices)
+    free(side.cum)
+    free(side.notional)
+    side.prices = NULL
+    side.cum = NULL
+    side.notional = NULL
+    side.n = 0
+
+
+cdef class Router:
+    """Venues' routing parameters and books; see liqframe._core.router.Router."""
+
+    def __cinit__(self):
+        self._pure = _PureRouter()
+        self.n_venues = 0
+
+    def __dealloc__(self):
+        cdef int i
+        for i in range(self.n_venues):
+            _free_side(&self.venues[i].sides[0])
+            _free_side(&self.venues[i].sides[1])
+
+    # --- cold paths: the pure twin validates and stores, then the C mirror follows ----------
+
+    def add_venue(self, name, **params):
+        index = self._pure.add_venue(name, **params)
+        self.venues[index].sides[0].n = 0
+        self.venues[index].sides[1].n = 0
+        for side in range(2):
+            self.venues[index].sides[side].prices = NULL
+            self.venues[index].sides[side].cum = NULL
+            self.venues[index].sides[side].notional = NULL
+        self.n_venues = index + 1
+        self._sync(index)
+        return index
+
+    def __len__(self):
+        return self.n_venues
+
+    def index(self, venue):
+        return self._pure.index(venue)
+
+    def venue(self, venue):
+        return self._pure.venue(venue)
+
+    def set_balances(self, venue, *, base_balance=None, quote_balance=None):
+        self._pure.set_balances(venue, base_balance=base_balance, quote_balance=quote_balance)
+        self._sync(self._pure.index(venue))
+
+    def set_levels(self, venue, side, levels):
+        self._pure.set_levels(venue, side, levels)
+        self._sync(self._pure.index(venue))
+
+    def levels(self, venue, side):
+        return self._pure.levels(venue, side)
+
+    def consume(self, venue, side, lots):
+        self._pure.consume(venue, side, lots)
+        self._sync(self._pure.index(venue))
+
+    cdef int _sync(self, int slot) except -1:
+        """Copy venue ``slot``'s parameters and books from the pure twin."""
+        cdef VenueC* v = &self.venues[slot]
+        cdef BookSide* c
+        cdef Py_ssize_t i, n
+        params = self._pure.venue(slot)
+        v.fee = params.fee
+        v.fixed_fee = _to_i128(params.fixed_fee)
+        v.min_size = params.min_size
+        v.lot_size = params.lot_size
+        v.base_balance = -1 if params.base_balance is None else params.base_balance
+        v.quote_balance = -1 if params.quote_balance is None else _to_i128(params.quote_balance)
+        v.probability = params.probability
+        v.latency_us = params.latency_us
+        for side in range(2):
+            book = self._pure._books[slot][side]
+            c = &v.sides[side]
+            _free_side(c)
+            n = len(book.prices)
+            c.prices = <int64_t*>malloc(max(n, 1) * sizeof(int64_t))
+            c.cum = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+            c.notional = <int128*>malloc((n + 1) * sizeof(int128))
+            if c.prices == NULL or c.cum == NULL or c.notional == NULL:
+                _free_side(c)
+                raise MemoryError()
+            for i in range(n):
+                c.prices[i] = book.prices[i]
+            for i in range(n + 1):
+                c.cum[i] = book.cum[i]
+                c.notional[i] = _to_i128(book.notional[i])
+            c.n = n
+        return 0
+
+    # --- routing ----------------------------------------------------------------------------
+
+    def route(self, side, quantity, *, limit_price=None, fallback_price=None,
+              exclude=_NO_EXCLUDE, time_limit_ms=DEFAULT_TIME_LIMIT_MS,
+              max_cells=DEFAULT_MAX_CELLS, jitter_us=0, max_slices=1, seed=None):
+        cdef int c_side, count, k
+        cdef int64_t c_quantity, c_limit = 0, c_fallback = 0
+        cdef unsigned long long mask = 0
+        cdef int64_t lots[64]
+        cdef bint plain, proportional
+        cdef VenueC* v
+        # The common call (ints, no exclusions, default options) skips the generic validation.
+        if (PyLong_CheckExact(side) and (side == 1 or side == -1) and PyLong_CheckExact(quantity)
+                and 0 < quantity <= MAX_LOTS and limit_price is None and fallback_price is None
+                and exclude is _NO_EXCLUDE):
+            c_side, c_quantity = side, quantity
+        else:
+            py_side, quantity, limit, fallback_, py_mask = route_args(
+                side, quantity, limit_price, fallback_price, exclude, self.n_venues)
+            c_side, c_quantity, mask = py_side, quantity, py_mask
+            if limit is not None:
+                c_limit = limit
+            if fallback_ is not None:
+                c_fallback = fallback_
+        plain = (time_limit_ms is DEFAULT_TIME_LIMIT_MS and max_cells is DEFAULT_MAX_CELLS
+                 and jitter_us == 0 and max_slices == 1)
+        if not plain:
+            max_cells, jitter_us, max_slices = options_args(time_limit_ms, max_cells, jitter_us,
+                                                            max_slices)
+        count = self._in_play(c_side, limit_price is not None, c_limit,
+                              fallback_price is not None, c_fallback, mask)
+        for k in range(count):
+            lots[k] = 0
+        proportional = True
+        for k in range(count):
+            v = &self.venues[self.play[k].slot]
+            if v.fixed_fee != 0 or v.lot_size != 1 or v.min_size > 1:
+                proportional = False
+                break
+        if proportional:
+            self._greedy(count, c_quantity, lots)
+            route = self._assemble(c_side, c_quantity, count, lots, GREEDY)
+        elif self._dp(count, c_quantity, lots, _now() + time_limit_ms / 1000.0, max_cells):
+            route = self._assemble(c_side, c_quantity, count, lots, DP)
+        else:
+            venues = self._pure._in_play(c_side, c_limit if limit_price is not None else None,
+                                         c_fallback if fallback_price is not None else None,
+                                         mask)
+            route = assemble(c_side, c_quantity, venues, fallback(c_quantity, venues), FALLBACK)
+        if jitter_us or max_slices > 1:
+            venues = self._pure._in_play(c_side, c_limit if limit_price is not None else None,
+                                         c_fallback if fallback_price is not None else None,
+                                         mask)
+            route = randomise(route, venues, jitter_us, max_slices, seed)
+        return route
+
+    cdef int _in_play(self, int side, bint has_limit, int64_t limit, bint has_fallback,
+                      int64_t fallback, unsigned long long mask) except -1:
+        """Fill ``self.play`` with the venues a route may use; return how many."""
+        cdef int book = ASK if side == 1 else BID
+        cdef int i, count = 0
+        cdef Py_ssize_t n, lo, hi, mid
+        cdef Py_ssize_t counts[64]
+        cdef bint any_levels = False
+        cdef BookSide* s
+        cdef VenueC* v
+        cdef int64_t worst, cap, lots, fee_num
+        cdef int128 per_tick, budget, spent, a
+        cdef InPlay* p
+        for i in range(self.n_venues):
+            counts[i] = 0
+            if mask >> i & 1:
+                continue
+            s = &self.venues[i].sides[book]
+            if s.n:
+                any_levels = True
+            n = s.n
+            if has_limit:
+                lo, hi = 0, n
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if (s.prices[mid] <= limit) if side == 1 else (s.prices[mid] >= limit):
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                n = lo
+            counts[i] = n
+        if not any_levels:
+            self._pure._in_play(side, limit if has_limit else None, None, mask)  # raises
+            raise RouteError("no venue has levels to route to")
+        if not has_fallback:
+            if has_limit:
+                fallback = limit
+            else:
+                fallback = 0
+                for i in range(self.n_venues):
+                    if counts[i]:
+                        worst = self.venues[i].sides[book].prices[counts[i] - 1]
+                        if fallback == 0 or (worst > fallback if side == 1 else worst < fallback):
+                            fallback = worst
+        for i in range(self.n_venues):
+            n = counts[i]
+            v = &self.venues[i]
+            s = &v.sides[book]
+            cap = s.cum[n]
+            if side == -1 and v.base_balance >= 0 and v.base_balance < cap:
+                cap = v.base_balance
+            if side == 1 and v.quote_balance >= 0:
+                budget = v.quote_balance - v.fixed_fee
+                if budget <= 0:
+                    cap = 0
+                else:
+                    per_tick = <int128>(C_FEE_SCALE + v.fee) * C_PROB_SCALE
+                    lo, hi = 0, n
+                    while lo < hi:
+                        mid = (lo + hi + 1) >> 1
+                        if s.notional[mid] * per_tick <= budget:
+                            lo = mid
+                        else:
+                            hi = mid - 1
+                    lots = s.cum[lo]
+                    if lo < n:
+                        spent = s.notional[lo] * per_tick
+                        a = (budget - spent) // (s.prices[lo] * per_tick)
+                        lots += <int64_t>min(<int128>(s.cum[lo + 1] - s.cum[lo]), a)
+                    if lots < cap:
+                        cap = lots
+            if cap <= 0:
+                continue
+            p = &self.play[count]
+            p.slot = i
+            p.levels = n
+            p.cap = cap
+            p.book = s
+            p.latency_us = v.latency_us
+            if side == 1:
+                p.a = <int128>v.probability * (C_FEE_SCALE + v.fee)
+            else:
+                p.a = -(<int128>v.probability * (C_FEE_SCALE - v.fee))
+            p.b = <int128>side * (C_PROB_SCALE - v.probability) * fallback * C_FEE_SCALE
+            count += 1
+        return count
+
+    cdef int _greedy(self, int count, int64_t quantity, int64_t* lots) except -1:
+        """Lots per venue in play, cheapest lots first (see the module docstring)."""
+        cdef Py_ssize_t lo[64]
+        cdef Py_ssize_t hi[64]
+        cdef Py_ssize_t up[64]
+        cdef int k, pick, j, t
+        cdef int order[64]
+        cdef int64_t total = 0, target, reached, below, room
+        cdef int128 high, pivot, key
+        cdef Py_ssize_t widest, width, mid
+        cdef InPlay* v
+        if count == 0:
+            return 0
+        high = 0
+        for k in range(count):
+            v = &self.play[k]
+            total += v.cap
+            # Only the levels up to the one that reaches the cap can take lots.
+            lo[k] = 0
+            hi[k] = _level_of(v.book.cum, v.levels, v.cap) + 1
+            key = v.a * v.book.prices[hi[k] - 1] + v.b
+            if k == 0 or key > high:
+                high = key
+        target = quantity if quantity < total else total
+        # Invariants: the cost t* sought is in (low, high]; lo[k] levels of venue k cost at most
+        # low, hi[k] at most high, so the candidates for t* are the keys of levels [lo, hi).
+        while True:
+            pick, widest = -1, 0
+            for k in range(count):
+                v = &self.play[k]
+                width = hi[k] - lo[k]
+                if width > widest and v.a * v.book.prices[lo[k]] + v.b < high:
+                    pick, widest = k, width
+            if pick < 0:
+                break
+            v = &self.play[pick]
+            mid = lo[pick] + (widest >> 1)
+            pivot = v.a * v.book.prices[mid] + v.b
+            if pivot >= high:
+                pivot = v.a * v.book.prices[lo[pick]] + v.b
+            reached = 0
+            for k in range(count):
+                up[k] = _upper(&self.play[k], pivot, lo[k], hi[k])
+                reached += _lots_to(&self.play[k], up[k])
+            if reached >= target:
+                high = pivot
+                for k in range(count):
+                    hi[k] = up[k]
+            else:
+                for k in range(count):
+                    lo[k] = up[k]
+        # Every lot cheaper than t* = high is taken; lots at t* go by latency, then venue.
+        below = 0
+        for k in range(count):
+            v = &self.play[k]
+            lots[k] = _lots_to(v, _upper(v, high - 1, 0, hi[k]))
+            below += lots[k]
+        for k in range(count):
+            order[k] = k
+        for k in range(1, count):  # insertion sort by (latency, k): a stable sort by latency
+            t = order[k]
+            j = k - 1
+            while j >= 0 and self.play[order[j]].latency_us > self.play[t].latency_us:
+                order[j + 1] = order[j]
+                j -= 1
+            order[j + 1] = t
+        for j in range(count):
+            if below >= target:
+                break
+            k = order[j]
+            v = &self.play[k]
+            room = _lots_to(v, _upper(v, high, 0, v.levels)) - lots[k]
+            if room > target - below:
+                room = target - below
+            lots[k] += room
+            below += room
+        return 0
+
+    cdef int _dp(self, int count, int64_t quantity, int64_t* lots, double deadline,
+                 int64_t max_cells) except -1:
+        """Exact lots per venue in play; 0 when past ``max_cells`` or ``deadline``."""
+        cdef int64_t units = 0, total = 0, n, a_, b_
+        cdef int64_t step[64]
+        cdef int64_t jmin[64]
+        cdef int64_t jmax[64]
+        cdef int k
+        cdef InPlay* v
+        cdef VenueC* c
+        if count == 0:
+            return 1
+        for k in range(count):
+            a_, b_ = units, self.venues[self.play[k].slot].lot_size
+            while b_:
+                a_, b_ = b_, a_ % b_
+            units = a_
+        for k in range(count):
+            c = &self.venues[self.play[k].slot]
+            step[k] = c.lot_size // units
+            jmin[k] = max(1, (c.min_size + c.lot_size - 1) // c.lot_size)
+            jmax[k] = self.play[k].cap // c.lot_size
+            total += jmax[k] * c.lot_size
+        n = (quantity if quantity < total else total) // units
+        if <double>count * (n + 1) > max_cells or n >= 2**31 - 1:
+            return 0
+        cdef int128* best = <int128*>malloc((n + 1) * sizeof(int128))
+        cdef int128* fresh = <int128*>malloc((n + 1) * sizeof(int128))
+        cdef int32_t* choices = <int32_t*>malloc(count * (n + 1) * sizeof(int32_t))
+        cdef int128* g = <int128*>malloc((n + 1) * sizeof(int128))
+        cdef int128* values = <int128*>malloc((n + 1) * sizeof(int128))
+        cdef int64_t* argmins = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+        cdef int64_t x, r, kk, top, q, i, worst
+        cdef int128 fixed, total_cost
+        cdef int128* swap
+        cdef int32_t* choice
+        cdef int64_t length
+        try:
+            if (best == NULL or fresh == NULL or choices == NULL or g == NULL or values == NULL
+                    or argmins == NULL):
+                raise MemoryError()
+            best[0] = 0
+            for x in range(1, n + 1):
+                best[x] = C_UNREACHABLE
+            for k in range(count):
+                if _now() > deadline:
+                    return 0
+                v = &self.play[k]
+                c = &self.venues[v.slot]
+                choice = choices + k * (n + 1)
+                for x in range(n + 1):
+                    fresh[x] = best[x]
+                    choice[x] = 0
+                top = min(jmax[k], n // step[k])
+                if jmin[k] <= top:
+                    for kk in range(top + 1):
+                        q = kk * c.lot_size
+                        g[kk] = v.a * _notional_of(v.book, q, &worst) + v.b * q
+                    fixed = c.fixed_fee
+                    for r in range(min(step[k], n + 1)):
+                        length = (n - r) // step[k] + 1
+                        _convolve(best + r, step[k], length, g, jmin[k], top, values, argmins)
+                        for kk in range(jmin[k], length):
+                            total_cost = fixed + values[kk]
+                            x = r + kk * step[k]
+                            if total_cost < fresh[x]:
+                                fresh[x] = total_cost
+                                choice[x] = <int32_t>(kk - argmins[kk])
+                swap = best
+                best = fresh
+                fresh = swap
+            x = 0
+            for i in range(n, -1, -1):
+                if best[i] < C_FEASIBLE:
+                    x = i
+                    break
+            for k in range(count - 1, -1, -1):
+                kk = choices[k * (n + 1) + x]
+                lots[k] = kk * self.venues[self.play[k].slot].lot_size
+                x -= kk * step[k]
+            return 1
+        finally:
+            free(best)
+            free(fresh)
+            free(choices)
+            free(g)
+            free(values)
+            free(argmins)
+
+    cdef object _assemble(self, int side, int64_t quantity, int count, int64_t* lots,
+                          object method):
+        cdef int k
+        cdef int64_t latency = 0, filled = 0, worst
+        cdef int128 notional, fee, cost, sum_notional = 0, sum_fee = 0, sum_cost = 0
+        cdef InPlay* v
+        cdef VenueC* c
+        for k in range(count):
+            if lots[k] and self.play[k].latency_us > latency:
+                latency = self.play[k].latency_us
+        children = []
+        for k in range(count):
+            if not lots[k]:
+                continue
+            v = &self.play[k]
+            c = &self.venues[v.slot]
+            notional = _notional_of(v.book, lots[k], &worst)
+            fee = notional * c.fee * C_PROB_SCALE + c.fixed_fee
+            cost = v.a * notional + v.b * lots[k] + c.fixed_fee
+            filled += lots[k]
+            sum_notional += notional
+            sum_fee += fee
+            sum_cost += cost
+            children.append(tuple.__new__(Child, (
+                v.slot, self._pure._params[v.slot].name, lots[k], worst, _from_i128(notional),
+                _from_i128(fee), _from_i128(cost), latency - v.latency_us)))
+        return tuple.__new__(Route, (side, quantity, filled, tuple(children),
+                                     _from_i128(sum_notional), _from_i128(sum_fee),
+                                     _from_i128(sum_cost), method))
+
+
+cdef void _convolve(int128* f, int64_t stride, int64_t n, int128* g, int64_t jmin, int64_t jmax,
+                    int128* values, int64_t* argmins) noexcept nogil:
+    """values[k] = min over i of f[i * stride] + g[k - i], jmin <= k - i <= jmax, k >= jmin,
+    with the smallest minimising i in argmins[k] (see the pure twin's convolve)."""
+    cdef int64_t stack[4 * 130]
+    cdef int depth = 0
+    cdef int64_t klo, khi, ilo, ihi, k, lo, hi, i, best_i
+    cdef int128 best, value
+    stack[0] = jmin
+    stack[1] = n - 1
+    stack[2] = 0
+    stack[3] = n - 1
+    depth = 1
+    while depth:
+        depth -= 1
+        klo = stack[4 * depth]
+        khi = stack[4 * depth + 1]
+        ilo = stack[4 * depth + 2]
+        ihi = stack[4 * depth + 3]
+        if klo > khi:
+            continue
+        k = (klo + khi) >> 1
+        lo = ilo if ilo > k - jmax else k - jmax
+        hi = ihi if ihi < k - jmin else k - jmin
+        best_i = lo
+        best = f[lo * stride] + g[k - lo]
+        for i in range(lo + 1, hi + 1):
+            value = f[i * stride] + g[k - i]
+            if value < best:
+                best_i = i
+                best = value
+        values[k] = best
+        argmins[k] = best_i
+        # Each row depends only on the bounds its parent gave it, so the order rows are solved
+        # in does not change the result; one pending sibling per level keeps the stack O(log n).
+        stack[4 * depth] = k + 1
+        stack[4 * depth + 1] = khi
+        stack[4 * depth + 2] = best_i
+        stack[4 * depth + 3] = ihi
+        depth += 1
+        stack[4 * depth] = klo
+        stack[4 * depth + 1] = k - 1
+        stack[4 * depth + 2] = ilo
+        stack[4 * depth + 3] = best_i
+        depth += 1

@@ -1,0 +1,792 @@
+"""Smart order router: the cheapest expected split of a parent order across venues (pure twin).
+
+The compiled twin is ``liqframe/_core/_router.pyx``: same names, same results, same errors. It
+shares this module's validation, result types, fallback and re-routing, and replaces the two
+exact kernels (the greedy walk and the dynamic programme) with C.
+
+Units. Prices are int ticks and sizes int lots of one common grid (the consolidated grid). Money
+is an int number of *cost units*: one cost unit is ``tick * lot / COST_SCALE`` of quote currency,
+with ``COST_SCALE = FEE_SCALE * PROB_SCALE = 10**12``; taker fees are kept exactly in 1e-4 bps
+(``FEE_SCALE = 10**8`` per whole) and fill probabilities in 1e-4 (``PROB_SCALE = 10**4``), so
+every cost below is an exact integer and every decimal input converts without rounding.
+
+The model. A parent order to ``BUY`` takes asks, one to ``SELL`` hits bids. Venue ``v`` has a
+taker fee ``f`` (a fraction), a fixed fee ``F`` per child order sent (paid whether it fills or
+not), a minimum order size, a lot size (a child's quantity is a multiple of it), a balance (base
+lots for a sell, cost units of quote for a buy, fees included), a fill probability ``pi``, a
+latency and a weight in [0, 1]. Each level's usable size is ``floor(size * weight)`` (so a
+distrusted venue's liquidity is haircut, as in the consolidated book's weighted view) and only
+levels at or better than the limit price count. A child of ``q`` lots on ``v`` taking levels of
+prices ``p_1..p_q`` (lot by lot) has the *expected all-in cost*::
+
+    F + sum_k [ pi * p_k * (1 + f) + (1 - pi) * P ]          (buy)
+    F - sum_k [ pi * p_k * (1 - f) + (1 - pi) * P ]          (sell: negative, money received)
+
+where ``P``, the *fallback price*, is what a lot that does not fill is expected to cost to
+complete elsewhere: the ``fallback_price`` argument, else the limit price, else the worst usable
+price on the side across all venues. So a venue that fills with probability ``pi`` costs its
+price ``pi`` of the time and the fallback price the rest.
+
+The route fills as much of the parent as the venues can (limit, balances, lots, minimum sizes)
+and, among the splits that fill that much, has the lowest expected all-in cost. Ties go to the
+lower latency, then to the venue added first.
+
+Methods (``Route.method``):
+
+- ``"greedy"``: when no venue in play has a fixed fee, a lot size above 1 or a minimum above 1,
+  each lot's cost depends only on its level, and per venue those costs never fall, so taking
+  lots cheapest first (the walk of the fee-adjusted merged book) is optimal.
+- ``"dp"``: otherwise, an exact dynamic programme over venues and quantity, in units of the
+  greatest common divisor of the lot sizes. Each venue's cost of ``j`` lots is convex in ``j``
+  apart from the fixed fee, so each venue's step is a min-plus convolution with a convex
+  function, done by divide and conquer over monotone optimal splits.
+- ``"fallback"``: when the programme would need more than ``max_cells`` cells (venues times
+  quantity units) or runs past ``time_limit_ms``: a greedy in whole lots (each venue's first
+  child is its minimum size and carries its fixed fee, priced per lot), then local improvement
+  (drop the venue whose removal saves the most, while the filled quantity stays the same).
+  Always feasible (lots, minimums, caps, limit), usually optimal, not guaranteed so: it may
+  cost more, and fill less when lot sizes do not add up, than the exact programme.
+
+Execution options: ``jitter_us`` adds a seeded uniform random delay in ``[0, jitter_us]`` to
+each child's send delay; ``max_slices`` cuts each child into up to that many slices of random
+sizes (multiples of the venue's lot, each at least its minimum), each a separate child paying
+the fixed fee. Both defend against front-running at a known, reported price; ``seed`` makes
+them reproducible. Send delays are set so that the children arrive together: a child's delay
+is the slowest child's latency minus its venue's latency (plus jitter).
+
+Re-routing: :class:`Rerouter` keeps a parent order's state; after a child is rejected, partly
+filled or its venue goes down, ``report`` books what filled and ``route`` sends the remainder
+over the venues left.
+
+Bad input raises :class:`~liqframe.errors.InvalidValue` naming the field, or
+:class:`~liqframe.errors.RouteError` (nothing to route on); the router is left unchanged.
+"""
+
+import heapq
+import math
+import random
+import time
+from collections import namedtuple
+from fractions import Fraction
+
+import numpy as np
+
+from liqframe._core.consolidated import _exact, _integer
+from liqframe.errors import InvalidValue, RouteError
+
+BUY = 1
+SELL = -1
+#: Sides of a venue's book, as in :class:`~liqframe.core.L2Book`.
+BID = 0
+ASK = 1
+FEE_SCALE = 10**8
+PROB_SCALE = 10**4
+WEIGHT_SCALE = 10**9
+COST_SCALE = FEE_SCALE * PROB_SCALE
+MAX_VENUES = 64
+#: Prices, sizes, quantities and a venue's total usable depth stay below 2**40, fixed fees
+#: below 2**100 and balances below 2**120, so every cost fits a signed 128-bit integer.
+MAX_PRICE = 2**40 - 1
+MAX_LOTS = 2**40 - 1
+MAX_FIXED_FEE = 2**100
+MAX_BALANCE = 2**120
+#: Unreachable states of the programme; feasible totals stay below UNREACHABLE // 2.
+UNREACHABLE = 2**125
+DEFAULT_TIME_LIMIT_MS = 50
+DEFAULT_MAX_CELLS = 4_000_000
+GREEDY = "greedy"
+DP = "dp"
+FALLBACK = "fallback"
+STATUSES = ("filled", "partial", "rejected", "down")
+
+#: One child order: ``venue`` (index), ``name``, ``quantity`` (lots), ``limit_price`` (ticks: the
+#: worst level it takes), ``notional`` (sum of price * lots, ticks*lots), ``fee`` (taker and
+#: fixed fee if it all fills, cost units), ``cost`` (expected all-in cost, cost units, negative
+#: for a sell) and ``delay_us`` (when to send it, microseconds after the first).
+Child = namedtuple("Child", "venue name quantity limit_price notional fee cost delay_us")
+
+
+class Route(namedtuple("Route", "side quantity filled children notional fees cost method")):
+    """A routed parent order: ``side`` (BUY/SELL), ``quantity`` asked, ``filled`` (lots routed),
+    ``children`` (tuple of :data:`Child`), totals ``notional`` (ticks*lots), ``fees`` and
+    ``cost`` (expected all-in, cost units, negative for a sell) and ``method``."""
+
+    __slots__ = ()
+
+    @property
+    def cash(self):
+        """Cost units paid (buy) or received (sell) if every child fills, fees included."""
+        gross = self.notional * COST_SCALE
+        return gross + self.fees if self.side == BUY else gross - self.fees
+
+    @property
+    def average_price(self):
+        """The average price in ticks (a Fraction), None when nothing was routed."""
+        return Fraction(self.notional, self.filled) if self.filled else None
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def parse_side(value):
+    """BUY or SELL from ``1``/``-1`` or ``"buy"``/``"sell"``."""
+    if isinstance(value, str):
+        side = {"buy": BUY, "sell": SELL}.get(value.lower())
+        if side is None:
+            raise InvalidValue("side", value, "is not 'buy' or 'sell'")
+        return side
+    side = _integer(value, "side")
+    if side not in (BUY, SELL):
+        raise InvalidValue("side", value, "is not BUY (1), SELL (-1), 'buy' or 'sell'")
+    return side
+
+
+def _bounded(value, field, low, high):
+    number = _integer(value, field)
+    if not low <= number <= high:
+        raise InvalidValue(field, value, f"must be between {low} and {high}")
+    return number
+
+
+def _scaled(value, field, scale, high, *, rounding=round):
+    """A decimal-like number in [0, high] as an int count of 1/scale units."""
+    if isinstance(value, float):
+        value = repr(value)  # the decimal the user wrote, not its binary neighbour
+    number = _exact(value, field)
+    if number < 0:
+        raise InvalidValue(field, value, "must not be negative")
+    if number > high:
+        raise InvalidValue(field, value, f"must be at most {high}")
+    return rounding(number * scale)
+
+
+class VenueParams(namedtuple("VenueParams", "name fee fixed_fee min_size lot_size base_balance "
+                                            "quote_balance probability latency_us weight")):
+    """A venue's validated routing parameters in core units (see :meth:`Router.add_venue`)."""
+
+    __slots__ = ()
+
+
+def venue_params(name, *, taker_fee_bps=0, fixed_fee=0, min_size=0, lot_size=1,
+                 base_balance=None, quote_balance=None, fill_probability=1, latency_ms=0,
+                 weight=1):
+    """Validate :meth:`Router.add_venue`'s arguments into :class:`VenueParams`."""
+    if not isinstance(name, str) or not name:
+        raise InvalidValue("name", name, "must be a non-empty string")
+    fee = _scaled(taker_fee_bps, "taker_fee_bps", FEE_SCALE // 10_000, 9_999)
+    return VenueParams(
+        name, fee,
+        _bounded(fixed_fee, "fixed_fee", 0, MAX_FIXED_FEE),
+        _bounded(min_size, "min_size", 0, MAX_LOTS),
+        _bounded(lot_size, "lot_size", 1, MAX_LOTS),
+        None if base_balance is None else _bounded(base_balance, "base_balance", 0, MAX_LOTS),
+        None if quote_balance is None else _bounded(quote_balance, "quote_balance", 0,
+                                                    MAX_BALANCE),
+        _scaled(fill_probability, "fill_probability", PROB_SCALE, 1),
+        _scaled(latency_ms, "latency_ms", 1000, 10**9, rounding=math.ceil),
+        _scaled(weight, "weight", WEIGHT_SCALE, 1))
+
+
+def book_side(value):
+    side = _integer(value, "side")
+    if side not in (BID, ASK):
+        raise InvalidValue("side", value, "is not BID (0) or ASK (1)")
+    return side
+
+
+def levels_array(levels, side, field="levels"):
+    """``levels`` as an int64 (k, 2) array of (price, size), best first, checked."""
+    if not isinstance(levels, np.ndarray):
+        try:
+            levels = np.array(levels, dtype=object) if len(levels) else np.empty((0, 2), object)
+        except (TypeError, ValueError):
+            raise InvalidValue(field, type(levels).__name__,
+                               "must be a sequence of (price, size) pairs") from None
+    if levels.ndim != 2 or levels.shape[1] != 2:
+        raise InvalidValue(field, f"array of shape {levels.shape}",
+                           "must be (price, size) rows")
+    rows = [(_bounded(p, f"{field}[{i}][0]", 1, MAX_PRICE),
+             _bounded(s, f"{field}[{i}][1]", 0, MAX_LOTS)) for i, (p, s) in enumerate(levels)]
+    step = -1 if side == BID else 1
+    for i in range(1, len(rows)):
+        if (rows[i][0] - rows[i - 1][0]) * step <= 0:
+            raise InvalidValue(f"{field}[{i}][0]", rows[i][0],
+                               f"is not {'below' if side == BID else 'above'} the price before "
+                               f"it: levels go best first without repeats")
+    return np.array(rows, dtype=np.int64).reshape(len(rows), 2)
+
+
+def route_args(side, quantity, limit_price, fallback_price, exclude, n_venues):
+    """The validated (side, quantity, limit, fallback, excluded mask) of a route call."""
+    side = parse_side(side)
+    quantity = _integer(quantity, "quantity")
+    if quantity <= 0:
+        raise InvalidValue("quantity", quantity, "must be positive")
+    if quantity > MAX_LOTS:
+        raise InvalidValue("quantity", quantity, f"must be at most {MAX_LOTS} lots")
+    limit = None if limit_price is None else _bounded(limit_price, "limit_price", 1, MAX_PRICE)
+    fallback = None if fallback_price is None else _bounded(fallback_price, "fallback_price", 1,
+                                                            MAX_PRICE)
+    mask = 0
+    for venue in exclude:
+        index = _integer(venue, "exclude")
+        if not 0 <= index < n_venues:
+            raise InvalidValue("exclude", venue, f"is not a venue index below {n_venues}")
+        mask |= 1 << index
+    return side, quantity, limit, fallback, mask
+
+
+def options_args(time_limit_ms, max_cells, jitter_us, max_slices):
+    if isinstance(time_limit_ms, bool) or not isinstance(time_limit_ms, int | float) or not (
+            time_limit_ms >= 0):
+        raise InvalidValue("time_limit_ms", time_limit_ms, "must be a non-negative number")
+    return (_bounded(max_cells, "max_cells", 0, 2**62),
+            _bounded(jitter_us, "jitter_us", 0, 10**12),
+            _bounded(max_slices, "max_slices", 1, 1000))
+
+
+# --- the pure router ------------------------------------------------------------------------
+
+
+class _Side:
+    """One side of one venue's book: prices best first and running totals of usable size
+    (``cum[i]`` lots before level i) and notional (``notional[i]`` ticks*lots)."""
+
+    __slots__ = ("prices", "cum", "notional")
+
+    def __init__(self, prices=(), usable=()):
+        self.prices = list(prices)
+        self.cum = [0]
+        self.notional = [0]
+        for price, size in zip(self.prices, usable):
+            self.cum.append(self.cum[-1] + size)
+            self.notional.append(self.notional[-1] + price * size)
+
+    def lots_within(self, n_levels):
+        return self.cum[n_levels]
+
+    def notional_of(self, q):
+        """Ticks*lots of the first ``q`` usable lots, and the price of the last one."""
+        if q == 0:
+            return 0, 0
+        i = _level_of(self.cum, q)
+        return self.notional[i] + self.prices[i] * (q - self.cum[i]), self.prices[i]
+
+
+def _level_of(cum, q):
+    """The level holding lot number ``q`` (1-based): the last i with cum[i] < q."""
+    lo, hi = 0, len(cum) - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if cum[mid] < q:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def within_limit(prices, side, limit):
+    """How many of ``prices`` (best first) a ``side`` order may take under ``limit``."""
+    if limit is None:
+        return len(prices)
+    lo, hi = 0, len(prices)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if (prices[mid] <= limit) if side == BUY else (prices[mid] >= limit):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def slope(side, params):
+    """Per-lot expected cost = slope * price + intercept * fallback (cost units)."""
+    if side == BUY:
+        return params.probability * (FEE_SCALE + params.fee)
+    return -params.probability * (FEE_SCALE - params.fee)
+
+
+def intercept(side, params, fallback):
+    return side * (PROB_SCALE - params.probability) * fallback * FEE_SCALE
+
+
+def buy_cap(book_side_, n_levels, params):
+    """Lots a buy can take on a venue before its quote balance (fees included) runs out."""
+    budget = params.quote_balance - params.fixed_fee
+    if budget <= 0:
+        return 0
+    per_tick = (FEE_SCALE + params.fee) * PROB_SCALE
+    prices, cum, notional = book_side_.prices, book_side_.cum, book_side_.notional
+    lo, hi = 0, n_levels  # the last level count whose whole cost fits
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if notional[mid] * per_tick <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    lots = cum[lo]
+    if lo < n_levels:
+        spent = notional[lo] * per_tick
+        lots += min(cum[lo + 1] - cum[lo], (budget - spent) // (prices[lo] * per_tick))
+    return lots
+
+
+class Venues:
+    """What a route reads of each venue in play: params, book side, usable levels, cap and the
+    per-lot cost line (``a * price + b``)."""
+
+    __slots__ = ("index", "params", "book", "levels", "cap", "a", "b")
+
+    def __init__(self, index, params, book, levels, cap, a, b):
+        self.index, self.params, self.book, self.levels = index, params, book, levels
+        self.cap, self.a, self.b = cap, a, b
+
+    def cost(self, q):
+        """Expected cost of ``q`` lots without the fixed fee."""
+        notional, _ = self.book.notional_of(q)
+        return self.a * notional + self.b * q
+
+
+class Router:
+    """Venues' routing parameters and books; :meth:`route` splits a parent order across them."""
+
+    def __init__(self):
+        self._params = []
+        self._books = []  # per venue: [bid _Side, ask _Side]
+        self._levels = []  # per venue: [bid array, ask array] as given
+
+    # --- venues ---------------------------------------------------------------------------
+
+    def add_venue(self, name, **params):
+        """Register a venue; return its index. Keywords: ``taker_fee_bps`` (decimal, [0,
+        10000)), ``fixed_fee`` (cost units per child order), ``min_size`` and ``lot_size``
+        (lots), ``base_balance`` (lots a sell may use; None: unlimited), ``quote_balance``
+        (cost units a buy may spend, fees included; None: unlimited), ``fill_probability``
+        (decimal in [0, 1]), ``latency_ms`` (decimal) and ``weight`` (decimal in [0, 1])."""
+        record = venue_params(name, **params)
+        if len(self._params) >= MAX_VENUES:
+            raise RouteError(f"a router holds at most {MAX_VENUES} venues")
+        if any(p.name == record.name for p in self._params):
+            raise InvalidValue("name", name, "is already a venue of this router")
+        self._params.append(record)
+        self._books.append([_Side(), _Side()])
+        self._levels.append([np.empty((0, 2), np.int64), np.empty((0, 2), np.int64)])
+        self._added(record)
+        return len(self._params) - 1
+
+    def _added(self, record):
+        pass
+
+    def __len__(self):
+        return len(self._params)
+
+    def venue(self, venue):
+        """:class:`VenueParams` of ``venue``."""
+        return self._params[self.index(venue)]
+
+    def set_balances(self, venue, *, base_balance=None, quote_balance=None):
+        """Replace ``venue``'s balances (None: unlimited)."""
+        index = self.index(venue)
+        old = self._params[index]
+        fresh = venue_params(old.name, base_balance=base_balance, quote_balance=quote_balance)
+        self._replace(index, old._replace(base_balance=fresh.base_balance,
+                                          quote_balance=fresh.quote_balance))
+
+    def _replace(self, index, record):
+        self._params[index] = record
+
+    def set_levels(self, venue, side, levels):
+        """Replace one side of ``venue``'s book: (price, size) rows best first."""
+        index, side = self.index(venue), book_side(side)
+        array = levels_array(levels, side)
+        self._store_levels(index, side, array)
+
+    def levels(self, venue, side):
+        """``venue``'s ``side`` levels as an int64 (k, 2) array, best first."""
+        return self._levels[self.index(venue)][book_side(side)].copy()
+
+    def consume(self, venue, side, lots):
+        """Take ``lots`` off the top of ``venue``'s ``side`` (fills and vanished liquidity)."""
+        index, side = self.index(venue), book_side(side)
+        lots = _bounded(lots, "lots", 0, MAX_LOTS)
+        rows = self._levels[index][side].tolist()
+        kept = []
+        for price, size in rows:
+            take = min(size, lots)
+            lots -= take
+            if size - take:
+                kept.append((price, size - take))
+        self._store_levels(index, side, np.array(kept, dtype=np.int64).reshape(len(kept), 2))
+
+    def _store_levels(self, index, side, array):
+        weight = self._params[index].weight
+        usable = [int(s) * weight // WEIGHT_SCALE for s in array[:, 1]]
+        if sum(usable) > MAX_LOTS:
+            raise InvalidValue("levels", f"{sum(usable)} lots",
+                               f"exceed the {MAX_LOTS} a venue side may hold")
+        self._levels[index][side] = array
+        self._books[index][side] = _Side(array[:, 0].tolist(), usable)
+
+    def index(self, venue):
+        """The index of ``venue`` (its index or name)."""
+        if isinstance(venue, str):
+            for i, p in enumerate(self._params):
+                if p.name == venue:
+                    return i
+            raise InvalidValue("venue", venue, "is not a venue of this router")
+        index = _integer(venue, "venue")
+        if not 0 <= index < len(self._params):
+            raise InvalidValue("venue", venue, f"is not a venue index below {len(self._params)}")
+        return index
+
+    # --- routing --------------------------------------------------------------------------
+
+    def route(self, side, quantity, *, limit_price=None, fallback_price=None, exclude=(),
+              time_limit_ms=DEFAULT_TIME_LIMIT_MS, max_cells=DEFAULT_MAX_CELLS, jitter_us=0,
+              max_slices=1, seed=None):
+        """Split a parent order of ``quantity`` lots across the venues (module docstring).
+
+        ``exclude``: venue indices to leave out. Returns a :class:`Route`."""
+        side, quantity, limit, fallback, mask = route_args(
+            side, quantity, limit_price, fallback_price, exclude, len(self._params))
+        max_cells, jitter_us, max_slices = options_args(time_limit_ms, max_cells, jitter_us,
+                                                        max_slices)
+        venues = self._in_play(side, limit, fallback, mask)
+        route = solve(side, quantity, venues, time_limit_ms, max_cells, self._kernels())
+        if jitter_us or max_slices > 1:
+            route = randomise(route, venues, jitter_us, max_slices, seed)
+        return route
+
+    def _kernels(self):
+        return greedy, dp
+
+    def _in_play(self, side, limit, fallback, mask):
+        """The venues a route may use, with their caps and cost lines."""
+        book = ASK if side == BUY else BID
+        counts = []
+        for i in range(len(self._params)):
+            prices = self._books[i][book].prices
+            counts.append(0 if mask >> i & 1 else within_limit(prices, side, limit))
+        if not any(self._books[i][book].prices for i in range(len(self._params))
+                   if not mask >> i & 1):
+            raise RouteError(f"every venue's book is empty on the {('bid', 'ask')[book]} side: "
+                             f"nothing to {'buy' if side == BUY else 'sell'} into")
+        if fallback is None:
+            fallback = limit
+        if fallback is None:
+            worst = [self._books[i][book].prices[n - 1] for i, n in enumerate(counts) if n]
+            fallback = (max(worst) if side == BUY else min(worst)) if worst else 0
+        venues = []
+        for i, n in enumerate(counts):
+            params, book_ = self._params[i], self._books[i][book]
+            cap = book_.lots_within(n)
+            if side == SELL and params.base_balance is not None:
+                cap = min(cap, params.base_balance)
+            if side == BUY and params.quote_balance is not None:
+                cap = min(cap, buy_cap(book_, n, params))
+            if cap > 0:
+                venues.append(Venues(i, params, book_, n, cap, slope(side, params),
+                                     intercept(side, params, fallback)))
+        return venues
+
+
+def proportional(venues):
+    """True when no venue in play has a fixed fee, a lot size or a minimum above one lot."""
+    return all(v.params.fixed_fee == 0 and v.params.lot_size == 1 and v.params.min_size <= 1
+               for v in venues)
+
+
+def solve(side, quantity, venues, time_limit_ms, max_cells, kernels):
+    """The route of ``quantity`` over ``venues`` with the ``(greedy, dp)`` kernels."""
+    greedy_kernel, dp_kernel = kernels
+    if proportional(venues):
+        return assemble(side, quantity, venues, greedy_kernel(quantity, venues), GREEDY)
+    units = 0
+    for v in venues:
+        units = math.gcd(units, v.params.lot_size)
+    lots = dp_kernel(quantity, venues, units, time.perf_counter() + time_limit_ms / 1000,
+                     max_cells) if venues else []
+    if lots is None:
+        return assemble(side, quantity, venues, fallback(quantity, venues), FALLBACK)
+    return assemble(side, quantity, venues, lots, DP)
+
+
+def assemble(side, quantity, venues, lots, method):
+    """The :class:`Route` giving ``lots[k]`` to ``venues[k]``."""
+    children = []
+    latency = max((v.params.latency_us for v, q in zip(venues, lots) if q), default=0)
+    for v, q in zip(venues, lots):
+        if not q:
+            continue
+        notional, worst = v.book.notional_of(q)
+        fee = notional * v.params.fee * PROB_SCALE + v.params.fixed_fee
+        cost = v.a * notional + v.b * q + v.params.fixed_fee
+        children.append(Child(v.index, v.params.name, q, worst, notional, fee, cost,
+                              latency - v.params.latency_us))
+    return Route(side, quantity, sum(c.quantity for c in children), tuple(children),
+                 sum(c.notional for c in children), sum(c.fee for c in children),
+                 sum(c.cost for c in children), method)
+
+
+# --- kernels ----------------------------------------------------------------------------------
+
+
+def greedy(quantity, venues):
+    """Lots per venue taking the cheapest lots first: a merge of the venues' levels by per-lot
+    cost, ties to the lower latency, then to the earlier venue."""
+    lots = [0] * len(venues)
+    remaining = min(quantity, sum(v.cap for v in venues))
+    heap = [(v.a * v.book.prices[0] + v.b, v.params.latency_us, k, 0)
+            for k, v in enumerate(venues)]
+    heapq.heapify(heap)
+    while remaining and heap:
+        _, latency, k, level = heapq.heappop(heap)
+        v = venues[k]
+        size = v.book.cum[level + 1] - v.book.cum[level]
+        take = min(size, remaining, v.cap - lots[k])
+        lots[k] += take
+        remaining -= take
+        if lots[k] < v.cap and level + 1 < v.levels:
+            heapq.heappush(heap, (v.a * v.book.prices[level + 1] + v.b, latency, k, level + 1))
+    return lots
+
+
+def chunk_costs(v, jmax):
+    """``G[j]``: expected cost of ``j`` lots of the venue's lot size, fixed fee excluded."""
+    return [v.cost(j * v.params.lot_size) for j in range(jmax + 1)]
+
+
+def dp_shape(quantity, venues, units):
+    """Per venue (step in units, jmin, jmax) and the target in units."""
+    shapes = []
+    for v in venues:
+        lot = v.params.lot_size
+        jmin = max(1, -(-v.params.min_size // lot))
+        jmax = v.cap // lot
+        shapes.append((lot // units, jmin, jmax))
+    total = sum(jmax * lot * units for (lot, _, jmax) in shapes)
+    return shapes, min(quantity, total) // units
+
+
+def dp(quantity, venues, units, deadline, max_cells):
+    """Exact lots per venue (module docstring), or None past ``max_cells`` or ``deadline``."""
+    shapes, n = dp_shape(quantity, venues, units)
+    if len(venues) * (n + 1) > max_cells:
+        return None
+    best = [0] + [UNREACHABLE] * n
+    choices = []
+    for v, (step, jmin, jmax) in zip(venues, shapes):
+        if time.perf_counter() > deadline:
+            return None
+        jmax = min(jmax, n // step)
+        fresh, choice = best[:], [0] * (n + 1)
+        if jmin <= jmax:
+            g = chunk_costs(v, jmax)
+            fixed = v.params.fixed_fee
+            for r in range(min(step, n + 1)):
+                f = best[r::step]
+                values, argmins = convolve(f, g, jmin, jmax)
+                for k in range(jmin, len(f)):
+                    total = fixed + values[k]
+                    x = r + k * step
+                    if total < fresh[x]:
+                        fresh[x], choice[x] = total, k - argmins[k]
+        best = fresh
+        choices.append(choice)
+    x = max((x for x in range(n + 1) if best[x] < UNREACHABLE // 2), default=0)
+    lots = [0] * len(venues)
+    for k in range(len(venues) - 1, -1, -1):
+        j = choices[k][x]
+        lots[k] = j * venues[k].params.lot_size
+        x -= j * shapes[k][0]
+    return lots
+
+
+def convolve(f, g, jmin, jmax):
+    """``h[k] = min over i of f[i] + g[k - i]`` with ``jmin <= k - i <= jmax``, for k >= jmin,
+    and the smallest minimising i. ``g`` is convex, so the optimal i never decreases with k
+    and divide and conquer finds every row in O(n log n)."""
+    n = len(f)
+    values, argmins = [0] * n, [0] * n
+    stack = [(jmin, n - 1, 0, n - 1)]
+    while stack:
+        klo, khi, ilo, ihi = stack.pop()
+        if klo > khi:
+            continue
+        k = (klo + khi) // 2
+        lo, hi = max(ilo, k - jmax), min(ihi, k - jmin)
+        best_i, best = lo, f[lo] + g[k - lo]
+        for i in range(lo + 1, hi + 1):
+            value = f[i] + g[k - i]
+            if value < best:
+                best_i, best = i, value
+        values[k], argmins[k] = best, best_i
+        stack.append((klo, k - 1, ilo, best_i))
+        stack.append((k + 1, khi, best_i, ihi))
+    return values, argmins
+
+
+def fallback(quantity, venues):
+    """Greedy in whole lots, then drop venues while that lowers the cost (module docstring)."""
+    active = set(range(len(venues)))
+    lots, cost = _chunk_greedy(quantity, venues, active)
+    filled = sum(lots)
+    while True:
+        best = None
+        for k in sorted(k for k in active if lots[k]):
+            trial, trial_cost = _chunk_greedy(quantity, venues, active - {k})
+            if sum(trial) == filled and trial_cost < (best[2] if best else cost):
+                best = (k, trial, trial_cost)
+        if best is None:
+            return lots
+        active.discard(best[0])
+        lots, cost = best[1], best[2]
+
+
+def _chunk_greedy(quantity, venues, active):
+    """Take whole-lot chunks cheapest per lot first; a venue's first chunk is its minimum
+    size and carries its fixed fee. Returns (lots per venue, total cost)."""
+    lots = [0] * len(venues)
+    remaining = quantity
+    heap = []
+
+    def push(k):
+        v = venues[k]
+        lot, q = v.params.lot_size, lots[k]
+        size = max(lot, -(-v.params.min_size // lot) * lot) if q == 0 else lot
+        if q + size > v.cap:
+            return
+        extra = v.params.fixed_fee if q == 0 else 0
+        per_lot = Fraction(v.cost(q + size) - v.cost(q) + extra, size)
+        heapq.heappush(heap, (per_lot, v.params.latency_us, k, size))
+
+    for k in sorted(active):
+        push(k)
+    while heap and remaining:
+        _, _, k, size = heapq.heappop(heap)
+        if size > remaining:
+            continue
+        v = venues[k]
+        # Whole chunks inside one level all cost the same per lot: take them in one step.
+        take = size
+        if lots[k]:
+            i = _level_of(v.book.cum, lots[k] + 1)
+            in_level = v.book.cum[i + 1] - lots[k]
+            take = max(size, min(in_level, remaining, v.cap - lots[k]) // size * size)
+        lots[k] += take
+        remaining -= take
+        push(k)
+    cost = sum(v.cost(q) + v.params.fixed_fee for v, q in zip(venues, lots) if q)
+    return lots, cost
+
+
+# --- execution options ----------------------------------------------------------------------
+
+
+def randomise(route, venues, jitter_us, max_slices, seed):
+    """``route`` with children cut into random slices and send delays jittered (seeded)."""
+    rng = random.Random(seed)
+    by_index = {v.index: v for v in venues}
+    children = []
+    for child in route.children:
+        v = by_index[child.venue]
+        sizes = _slices(child.quantity, v.params, max_slices, rng)
+        taken = 0
+        for size in sizes:
+            before = v.book.notional_of(taken)[0]
+            notional, worst = v.book.notional_of(taken + size)
+            notional -= before
+            taken += size
+            fee = notional * v.params.fee * PROB_SCALE + v.params.fixed_fee
+            cost = v.a * notional + v.b * size + v.params.fixed_fee
+            delay = child.delay_us + (rng.randint(0, jitter_us) if jitter_us else 0)
+            children.append(Child(child.venue, child.name, size, worst, notional, fee, cost,
+                                  delay))
+    return route._replace(children=tuple(children), fees=sum(c.fee for c in children),
+                          cost=sum(c.cost for c in children))
+
+
+def _slices(quantity, params, max_slices, rng):
+    """Random sizes summing to ``quantity``, each a multiple of the lot and at least the
+    minimum (one lot at least)."""
+    lot = params.lot_size
+    smallest = max(lot, -(-params.min_size // lot) * lot)
+    count = max(1, min(max_slices, quantity // smallest))
+    if count == 1:
+        return [quantity]
+    spare = (quantity - count * smallest) // lot  # lots beyond every slice's minimum
+    cuts = sorted(rng.randint(0, spare) for _ in range(count - 1))
+    extra = [b - a for a, b in zip([0, *cuts], [*cuts, spare])]
+    sizes = [smallest + e * lot for e in extra]
+    sizes[-1] += quantity - sum(sizes)  # what the lot grid leaves over rides on the last
+    return sizes
+
+
+# --- re-routing -------------------------------------------------------------------------------
+
+
+class Rerouter:
+    """A parent order being worked: route it, report each child's outcome, route the rest.
+
+    ``report(venue, status, filled)`` with ``status`` one of ``"filled"``, ``"partial"``
+    (part filled, the rest was cancelled: that liquidity is gone), ``"rejected"`` or ``"down"``
+    (the venue is left out of this order from now on). Filled lots leave the remainder and the
+    venue's balance; the child's quantity leaves the venue's book in the router."""
+
+    def __init__(self, router, side, quantity, **options):
+        self.router = router
+        self.side = parse_side(side)
+        self.remaining = _integer(quantity, "quantity")
+        if self.remaining <= 0:
+            raise InvalidValue("quantity", quantity, "must be positive")
+        self.filled = 0
+        self.excluded = set()
+        self.options = options
+        self.plan = None
+
+    def route(self):
+        """Route what remains over the venues not left out; the new plan."""
+        if self.remaining == 0:
+            raise RouteError("the parent order is complete: nothing remains to route")
+        self.plan = self.router.route(self.side, self.remaining, exclude=sorted(self.excluded),
+                                      **self.options)
+        return self.plan
+
+    def report(self, venue, status, filled=0):
+        """Book a child's outcome; return the quantity that remains."""
+        if self.plan is None:
+            raise RouteError("report() before route(): there is no child to report on")
+        index = self.router.index(venue)
+        if status not in STATUSES:
+            raise InvalidValue("status", status, f"is not one of {', '.join(STATUSES)}")
+        sent = sum(c.quantity for c in self.plan.children if c.venue == index)
+        if not sent:
+            raise InvalidValue("venue", venue, "has no child order in the current plan")
+        filled = _bounded(filled, "filled", 0, sent)
+        if status == "filled" and filled != sent:
+            raise InvalidValue("filled", filled, f"must be the child's quantity {sent} when "
+                                                 f"its status is 'filled'")
+        book = ASK if self.side == BUY else BID
+        if status in ("rejected", "down"):
+            self.excluded.add(index)
+        else:
+            self.router.consume(index, book, sent)
+        if filled:
+            self._spend(index, filled, sent)
+        self.remaining -= filled
+        self.filled += filled
+        self.plan = self.plan._replace(children=tuple(
+            c for c in self.plan.children if c.venue != index))
+        return self.remaining
+
+    def _spend(self, index, filled, sent):
+        params = self.router.venue(index)
+        if self.side == SELL and params.base_balance is not None:
+            self.router.set_balances(index, base_balance=params.base_balance - filled,
+                                     quote_balance=params.quote_balance)
+        elif self.side == BUY and params.quote_balance is not None:
+            paid = sum(c.notional * (FEE_SCALE + params.fee) * PROB_SCALE + params.fixed_fee
+                       for c in self.plan.children if c.venue == index)
+            spent = -(-paid * filled // sent)
+            self.router.set_balances(index, base_balance=params.base_balance,
+                                     quote_balance=max(0, params.quote_balance - spent))
