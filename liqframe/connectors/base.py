@@ -1,0 +1,161 @@
+"""The skeleton every streaming market-data connector shares.
+
+:class:`StreamingConnector` implements :class:`~liqframe.interfaces.VenueConnector` for a
+venue reached over one WebSocket: it builds a :class:`~liqframe.connectors.feed.BookFeed` per
+configured market, keeps the :class:`~liqframe.connectors.session.WebSocketSession` alive,
+counts everything in :attr:`StreamingConnector.stats`, and resynchronises books. A venue
+plugin subclasses it and supplies only the venue's rules:
+
+- :meth:`~StreamingConnector.subscribe` -- send the subscriptions after each (re)connection;
+- :meth:`~StreamingConnector.handle` -- parse one frame and drive the feeds;
+- :meth:`~StreamingConnector.resubscribe` -- fetch a fresh snapshot of one book (default:
+  reconnect, which resubscribes everything);
+- ``replay_options(recording)`` (classmethod, optional) -- the factory options that replay a
+  recording of this venue, used by ``liqframe replay --venue``.
+
+Trading is not part of a market-data connector: the order methods raise
+:class:`~liqframe.errors.OrderError` naming the venue.
+"""
+
+import asyncio
+
+from liqframe.connectors.feed import BookFeed
+from liqframe.connectors.markets import markets_from_options
+from liqframe.connectors.session import Backoff, WebSocketSession
+from liqframe.connectors.stats import FeedStats
+from liqframe.errors import BookError, ConfigError, OrderError
+
+#: What a malformed frame raises while it is parsed (orjson's JSONDecodeError is a ValueError).
+PARSE_ERRORS = (ValueError, KeyError, TypeError, IndexError, AttributeError, BookError)
+
+
+class StreamingConnector:
+    """Base of the WebSocket market-data connectors; see the module docstring."""
+
+    #: The venue's name in messages and docs (the plugin's registered connector name).
+    kind = "venue"
+
+    def __init__(self, *, venue, instruments=(), url, markets, verify_checksums=True,
+                 reconnect_delay=0.25, max_reconnect_delay=30.0):
+        if not isinstance(url, str) or "://" not in url:
+            raise ConfigError(f"venue {venue!r}: url {url!r} must be a ws:// or wss:// URL")
+        self.venue, self.url = venue, url
+        self.markets = markets_from_options(venue, instruments, markets)
+        self.verify_checksums = bool(verify_checksums)
+        self.backoff = Backoff(reconnect_delay, max_reconnect_delay)
+        self.stats = FeedStats()
+        self.feeds = {}
+        self.events = None
+        self.session = None
+        self._tasks = set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self, events):
+        self.events = events
+        self.feeds = {venue_symbol: BookFeed(self.venue, market, events, self.stats)
+                      for venue_symbol, market in self.markets.items()}
+        self.session = WebSocketSession(self.stream_url(), on_open=self._opened,
+                                        on_message=self._received, on_close=self._closed,
+                                        backoff=self.backoff, name=self.venue)
+        await self.session.start()
+
+    async def stop(self):
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.session is not None:
+            await self.session.close()
+
+    def stream_url(self):
+        """The WebSocket URL to open (Binance puts its streams in it)."""
+        return self.url
+
+    async def _opened(self, session):
+        if session.connections > 1:
+            self.stats.reconnects += 1
+        await self.subscribe(session)
+        self.events.on_status(True, f"connected to {self.url}")
+
+    def _closed(self, reason):
+        for feed in self.feeds.values():
+            if feed.invalidate(reason):
+                self.stats.resyncs += 1
+        self.connection_lost()
+        self.events.on_status(False, reason)
+
+    def _received(self, data, received_ns):
+        self.stats.messages += 1
+        try:
+            self.handle(data, received_ns)
+        except PARSE_ERRORS as error:
+            self.bad_message(error)
+
+    # -- what a venue supplies ---------------------------------------------------------------
+
+    async def subscribe(self, session):
+        raise NotImplementedError
+
+    def handle(self, data, received_ns):
+        raise NotImplementedError
+
+    async def resubscribe(self, feed):
+        """Fetch a fresh snapshot of ``feed``; by default reconnect (resubscribes all)."""
+        await self.session.drop()
+
+    def connection_lost(self):
+        """Forget per-connection state (channel ids, connection sequence numbers)."""
+
+    # -- resynchronisation ------------------------------------------------------------------
+
+    def resync(self, feed, reason):
+        """Mark ``feed`` stale and ask the venue for a new snapshot of it."""
+        if feed.resyncing:
+            return
+        feed.invalidate(reason)
+        feed.resyncing = True
+        self.stats.resyncs += 1
+        self.spawn(self.resubscribe(feed))
+
+    def gap(self, feed, error):
+        self.stats.gaps += 1
+        self.resync(feed, str(error))
+
+    def checksum_failed(self, feed, published, computed):
+        self.resync(feed, f"checksum mismatch: venue {published}, book {computed}")
+
+    def bad_message(self, error):
+        """A frame that does not parse: every book may be wrong, so start over."""
+        self.events.on_status(False, f"malformed message ({type(error).__name__}: {error}); "
+                                     "reconnecting")
+        self.spawn(self.session.drop())
+
+    def spawn(self, coroutine):
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    @property
+    def settled(self):
+        """True when every book is in sync and no resync or fetch is under way."""
+        return not self._tasks and all(feed.synced for feed in self.feeds.values())
+
+    # -- trading is another connector's job ---------------------------------------------------
+
+    def _no_trading(self):
+        raise OrderError(f"venue {self.venue!r}: the {self.kind} connector streams market data "
+                         "only; configure a trading connector for orders")
+
+    async def place_order(self, order):
+        self._no_trading()
+
+    async def cancel_order(self, venue_order_id):
+        self._no_trading()
+
+    async def open_orders(self):
+        return []
+
+    async def balances(self):
+        return []

@@ -1,0 +1,100 @@
+"""One venue book as a connector keeps it: an :class:`~liqframe.core.L2Book` plus reporting.
+
+A :class:`BookFeed` is the single place where a connector's parsed messages meet the book and
+the host: it applies a snapshot or one message of changes under the venue's sequence ids
+(:meth:`liqframe.core.L2Book.advance` holds the generic rules), tells the host's
+:class:`~liqframe.interfaces.VenueEvents`, compares venue checksums, and counts everything in
+the connector's :class:`~liqframe.connectors.stats.FeedStats`.
+
+Changes reach the host in one of two ways. Hosts that define the optional fast path
+``on_book_changes(symbol, changes, sequence, event_ns, received_ns)`` get each message's
+``[(side, price, size), ...]`` in one call; otherwise each change becomes a
+:class:`~liqframe.model.BookDelta` for ``on_delta``.
+"""
+
+import numpy as np
+
+from liqframe.core import NO_SEQUENCE, L2Book
+from liqframe.model import BookDelta, Side
+
+_EMPTY = np.empty(0, dtype=np.int64)
+_SIDES = (Side.BID, Side.ASK)
+
+
+def _columns(levels):
+    if not levels:
+        return _EMPTY, _EMPTY
+    table = np.array(levels, dtype=np.int64)
+    return table[:, 0].copy(), table[:, 1].copy()
+
+
+class BookFeed:
+    """The book of ``market`` on ``venue`` and the events it owes the host.
+
+    ``synced`` is False until the first snapshot and again from :meth:`invalidate` until the
+    next one; a connector drops (or buffers) changes while it is False.
+    """
+
+    __slots__ = ("venue", "market", "symbol", "book", "events", "stats", "synced", "fast",
+                 "resyncing", "state")
+
+    def __init__(self, venue, market, events, stats):
+        self.venue, self.market, self.symbol = venue, market, market.symbol
+        self.book = L2Book()
+        self.events, self.stats = events, stats
+        self.synced = False
+        #: True from a resync request until its snapshot arrives (no second request meanwhile).
+        self.resyncing = False
+        self.fast = getattr(events, "on_book_changes", None)
+        #: Free slot for the connector's per-book protocol state (printed places, channel id).
+        self.state = None
+
+    def snapshot(self, bids, asks, sequence=NO_SEQUENCE, event_ns=0):
+        """Replace the book with ``bids`` and ``asks`` ((price, size) in ticks and lots)."""
+        self.book.apply_snapshot(*_columns(bids), *_columns(asks), sequence)
+        was_resyncing, self.synced, self.resyncing = self.resyncing, True, False
+        self.stats.snapshots += 1
+        self.events.on_snapshot(self.symbol, bids, asks, sequence, event_ns)
+        if was_resyncing:
+            self.events.on_status(True, f"{self.symbol}: resynchronised")
+
+    def apply(self, changes, first=NO_SEQUENCE, last=NO_SEQUENCE, previous=NO_SEQUENCE,
+              event_ns=0, received_ns=0):
+        """Apply one message's ``[(side, price, size), ...]``; False when it was dropped as
+        already in the book. Raises SequenceGap (book now stale) when it does not follow."""
+        book = self.book
+        if not book.advance(first, last, previous):
+            self.stats.stale_dropped += 1
+            return False
+        apply = book.apply
+        for side, price, size in changes:
+            apply(side, price, size)
+        self.stats.applied += 1
+        sequence = last if last != NO_SEQUENCE else first
+        if self.fast is not None:
+            self.fast(self.symbol, changes, sequence, event_ns, received_ns)
+        else:
+            on_delta = self.events.on_delta
+            for side, price, size in changes:
+                on_delta(BookDelta(venue=self.venue, symbol=self.symbol, side=_SIDES[side],
+                                   price=price,
+                                   size=size, sequence=sequence, event_ns=event_ns,
+                                   received_ns=received_ns))
+        return True
+
+    def check(self, published, computed):
+        """Count a venue checksum; True when it matches the book."""
+        self.stats.checksums_checked += 1
+        if published == computed:
+            return True
+        self.stats.checksum_failures += 1
+        return False
+
+    def invalidate(self, reason):
+        """Mark the book stale until the next snapshot; True when it was in sync before."""
+        was = self.synced
+        self.synced = False
+        self.book.mark_stale()
+        if was:
+            self.events.on_status(False, f"{self.symbol}: {reason}; resynchronising")
+        return was
