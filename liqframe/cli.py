@@ -20,6 +20,7 @@ from liqframe import config as config_module
 from liqframe.backtest.cli import add_backtest
 from liqframe.errors import ConfigError, LiqframeError, PluginError
 from liqframe.plugins import Registry, describe_plugins, get_plugin_manager
+from liqframe.route_scenario import add_route
 
 EXIT_USAGE = 2
 
@@ -102,6 +103,8 @@ def cmd_run(args):
     from liqframe.host import Host, build_components
 
     console = _console()
+    if not console.is_terminal:  # logs and pipes: room for the summary table
+        console = Console(highlight=False, soft_wrap=True, width=140)
     cfg, text = config_module.load(args.config)
     if args.print_config:
         sys.stdout.write(text)
@@ -121,12 +124,19 @@ def cmd_run(args):
         console.print(f"  {line}")
 
     async def main():
+        from liqframe.host.status import LiveStatus
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, host.stop)
-        return await host.run(args.duration)
+        async with LiveStatus(console, host, args.duration).running():
+            return await host.run(args.duration)
 
     status = asyncio.run(main())
+    if host.market is not None:
+        from liqframe.host.status import summary_table
+
+        console.print(summary_table(host.snapshot(), title=f"liqframe run {host.run_id}"))
     console.print(f"liqframe: {status}; state saved to {args.db or cfg.store.path}")
     return 0
 
@@ -177,6 +187,7 @@ COMMANDS = {
     "run": add_run,
     "replay": add_replay,
     "backtest": add_backtest,
+    "route": add_route,
 }
 
 

@@ -180,6 +180,37 @@ class WebConfig:
             raise ValueError(f"port: {self.port} must be between 0 and 65535")
 
 
+def positive_integer(value, path):
+    value = integer(value, path)
+    if value <= 0:
+        raise ConfigError(f"{path}: {value} must be a positive integer")
+    return value
+
+
+def non_negative_integer(value, path):
+    value = integer(value, path)
+    if value < 0:
+        raise ConfigError(f"{path}: {value} must not be negative")
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class HostConfig:
+    tick_ms: int = setting("Least time between two strategy ticks: book changes arriving "
+                           "faster are coalesced into one tick.", positive_integer, 100)
+    reconcile_s: int = setting("Seconds between re-reads of every venue's balances (orders "
+                               "and fills are also reconciled after each reconnect).",
+                               positive_integer, 5)
+    metrics_s: int = setting("Seconds between two rows of the metrics time series.",
+                             positive_integer, 1)
+    max_lag_ms: int = setting("A venue whose events arrive later than this leaves the "
+                              "consolidated book until it catches up (0: no limit).",
+                              non_negative_integer, 2000)
+    requote_ticks: int = setting("Keep a working quote while the wanted price is within this "
+                                 "many ticks of it, instead of replacing it.",
+                                 non_negative_integer, 0)
+
+
 @attrs.frozen(kw_only=True)
 class Config:
     plugins: list = setting("Extra local plugin modules to load after the installed ones.",
@@ -199,6 +230,8 @@ class Config:
     store: StoreConfig = setting("Persistence ([store] table).", section(StoreConfig),
                                  StoreConfig())
     web: WebConfig = setting("Dashboard and API ([web] table).", section(WebConfig), WebConfig())
+    host: HostConfig = setting("How the host paces ticks, reconciliation and metrics "
+                               "([host] table).", section(HostConfig), HostConfig())
 
     def __attrs_post_init__(self):
         _unique(self.instruments, "instruments", "symbol")

@@ -36,20 +36,37 @@ def test_every_option_has_help():
             assert action.help, f"liqframe {name} {action.dest} has no help"
 
 
-def test_run_default_starts_says_what_it_runs_and_exits_cleanly(tmp_path):
-    out = liqframe("run", cwd=tmp_path)
+def test_run_default_runs_four_simulated_venues_and_exits_cleanly(tmp_path):
+    out = liqframe("run", "--duration", "6", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "running the embedded default config" in out.stdout
-    assert "instruments: BTC/USDT" in out.stdout and "risk models: limits" in out.stdout
+    assert "instruments: BTC/USDT, BTC/USD, BTC/EUR" in out.stdout
+    assert "risk models: limits" in out.stdout
+    for venue in ("sim-a", "sim-b", "sim-c", "sim-d"):
+        assert f"{venue}: up (connected)" in out.stdout
     with sqlite3.connect(tmp_path / "liqframe.db") as db:
         [(status, config)] = db.execute("select status, config from runs").fetchall()
-    assert status == "idle" and "[[instruments]]" in config
+        venues = {v for (v,) in db.execute("select distinct venue from orders")}
+        still_open = db.execute("select count(*) from orders where status in "
+                                "('new', 'acknowledged', 'partially_filled')").fetchone()[0]
+    assert status == "completed" and "[[instruments]]" in config
+    assert venues == {"sim-a", "sim-b", "sim-c", "sim-d"}  # quoted everywhere
+    assert still_open == 0  # every order was cancelled on the way out
+
+
+def test_run_without_venues_is_idle(tmp_path):
+    (tmp_path / "c.toml").write_text("[[risk]]\nplugin = 'limits'\n")
+    out = liqframe("run", "--config", "c.toml", cwd=tmp_path)
+    assert out.returncode == 0 and "nothing to trade" in out.stdout
+    with sqlite3.connect(tmp_path / "liqframe.db") as db:
+        assert db.execute("select status from runs").fetchall() == [("idle",)]
 
 
 def test_print_config_round_trips(tmp_path):
     text = liqframe("run", "--print-config", check=True).stdout
     (tmp_path / "c.toml").write_text(text)
-    out = liqframe("run", "--config", "c.toml", "--db", "other.db", cwd=tmp_path)
+    out = liqframe("run", "--config", "c.toml", "--db", "other.db", "--duration", "1",
+                   cwd=tmp_path)
     assert out.returncode == 0 and (tmp_path / "other.db").exists()
 
 
@@ -117,7 +134,7 @@ def test_broken_plugin_warns_unless_configured(tmp_path):
                       {"brokenrisk_mod": "import no_such_module_here"},
                       {"brokenrisk": "brokenrisk_mod"})
     env = {"PYTHONPATH": str(site)}
-    out = liqframe("run", cwd=tmp_path, env=env)
+    out = liqframe("run", "--duration", "0", cwd=tmp_path, env=env)
     assert out.returncode == 0
     assert "warning" in out.stderr and "liqframe-brokenrisk" in out.stderr
     (tmp_path / "uses.toml").write_text("[[risk]]\nplugin = 'brokenrisk'\n")

@@ -1,21 +1,36 @@
-"""Wiring: configuration in, running components out.
+"""Wiring: configuration in, running components out, and the host's main loop.
 
 :func:`build_components` resolves every plugin name of the configuration and calls each
 factory with its options, so that every configuration mistake surfaces before anything starts
-(and names its field). :class:`Host` then runs them on one event loop.
+(and names its field). :class:`Host` then runs them on one event loop, data flowing one way::
+
+    connector -> normaliser (VenueFeed) -> books (Market) -> strategies -> risk
+              -> order manager -> connector;   fills -> store -> orders, portfolio
+
+The dashboard and API (and tests) read :meth:`Host.snapshot` and subscribe to
+:attr:`Host.hub`; they never write.
 """
 
 import asyncio
+import contextlib
 import inspect
 import time
 
 import attrs
 
 from liqframe.config import Config
-from liqframe.errors import ConfigError
+from liqframe.errors import ConfigError, LiqframeError
+from liqframe.host.books import Market
+from liqframe.host.hub import EventHub
+from liqframe.host.normaliser import VenueFeed
+from liqframe.host.orders import OrderManager
+from liqframe.host.portfolio import Portfolio
 from liqframe.model import Instrument
 from liqframe.plugins import Registry
 from liqframe.store import Store
+
+#: Seconds a connector gets to connect before the host reports it and goes on without it.
+START_TIMEOUT = 15
 
 
 @attrs.define
@@ -28,9 +43,13 @@ class Components:
     transport: object
 
 
-def _make(registry, kind, name, options, field, **given):
+def _make(registry, kind, name, options, field, optional=None, **given):
     factory = registry.resolve(kind, name, f"{field}.plugin" if kind != "venue"
                                else f"{field}.connector")
+    # Extras a factory may take: passed only when its signature names them.
+    for key, value in (optional or {}).items():
+        if key not in options and _accepts(factory, key):
+            given[key] = value
     try:
         inspect.signature(factory).bind(**given, **options)
     except TypeError as error:
@@ -45,6 +64,13 @@ def _make(registry, kind, name, options, field, **given):
             from None
 
 
+def _accepts(factory, name):
+    try:
+        return name in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _parameters(factory):
     try:
         names = [p.name for p in inspect.signature(factory).parameters.values()
@@ -55,7 +81,11 @@ def _parameters(factory):
 
 
 def build_components(config: Config, registry: Registry) -> Components:
-    """Instantiate everything the configuration names, or raise the first problem found."""
+    """Instantiate everything the configuration names, or raise the first problem found.
+
+    Venue connector factories get ``venue`` and ``instruments`` (symbols), and also
+    ``instrument_details`` (symbol -> :class:`~liqframe.model.Instrument`),
+    ``maker_fee_bps`` and ``taker_fee_bps`` when their signature names them."""
     instruments = {
         i.symbol: Instrument(base=i.base, quote=i.quote, price_increment=i.price_increment,
                              size_increment=i.size_increment)
@@ -63,13 +93,19 @@ def build_components(config: Config, registry: Registry) -> Components:
     }
     venues = {
         v.name: _make(registry, "venue", v.connector, v.options, f"venues[{n}]",
+                      optional={"instrument_details": {s: instruments[s]
+                                                       for s in v.instruments},
+                                "maker_fee_bps": str(v.maker_fee_bps),
+                                "taker_fee_bps": str(v.taker_fee_bps)},
                       venue=v.name, instruments=v.instruments)
         for n, v in enumerate(config.venues) if v.enabled
     }
     strategies = {
         s.name: _make(registry, "strategy", s.plugin, s.options, f"strategies[{n}]",
-                      symbol=s.instrument, venues=s.venues or [
-                          v.name for v in config.venues if s.instrument in v.instruments])
+                      symbol=s.instrument, venues=[
+                          v for v in (s.venues or [v.name for v in config.venues
+                                                   if s.instrument in v.instruments])
+                          if v in venues])
         for n, s in enumerate(config.strategies)
     }
     risk = [_make(registry, "risk", r.plugin, r.options, f"risk[{n}]")
@@ -83,43 +119,31 @@ def build_components(config: Config, registry: Registry) -> Components:
     return Components(instruments, venues, strategies, risk, rebalancer, transport)
 
 
-class EventCounter:
-    """Receives a connector's events and counts them; the normaliser replaces it (issue 6)."""
-
-    def __init__(self, venue, report):
-        self.venue, self.report = venue, report
-        self.counts = {"snapshots": 0, "deltas": 0, "fills": 0, "orders": 0}
-        self.up = False
-
-    def on_snapshot(self, symbol, bids, asks, sequence, event_ns):
-        self.counts["snapshots"] += 1
-
-    def on_delta(self, delta):
-        self.counts["deltas"] += 1
-
-    def on_fill(self, fill):
-        self.counts["fills"] += 1
-
-    def on_order(self, order):
-        self.counts["orders"] += 1
-
-    def on_status(self, up, reason):
-        self.up = up
-        self.report(f"{self.venue}: {'up' if up else 'down'} ({reason})")
-
-
 class Host:
-    """Runs the components of one configuration until ``duration`` passes or it is stopped."""
+    """Runs the components of one configuration until ``duration`` passes or it is stopped.
+
+    While it runs, :attr:`market` (the :class:`~liqframe.interfaces.MarketState`),
+    :attr:`orders`, :attr:`portfolio` and :attr:`hub` are live; :meth:`snapshot` gives
+    everything a status display or the API needs as plain data."""
 
     def __init__(self, config: Config, config_text: str, components: Components, *, db_path,
                  report=print):
         self.config, self.config_text, self.components = config, config_text, components
         self.db_path, self.report = db_path, report
         self._stop = asyncio.Event()
+        self.hub = EventHub(report=report)
+        self.store = self.market = self.orders = self.portfolio = None
+        self.feeds = {}
+        self.run_id = None
+        self.started = None
+        self._tasks = []
+        self._reconciling = {}
+        self._catchup = {}
+        self._reported_errors = set()
 
     def describe(self):
         c = self.components
-        lines = [
+        return [
             f"instruments: {', '.join(c.instruments) or 'none'}",
             f"venues: {', '.join(c.venues) or 'none'}",
             f"strategies: {', '.join(c.strategies) or 'none'}",
@@ -127,28 +151,236 @@ class Host:
             f"transport: {self.config.transport.plugin}",
             f"store: {self.db_path}",
         ]
-        return lines
 
     def stop(self):
         self._stop.set()
 
-    async def _start_venues(self):
-        """Start each connector; one that fails is reported and the others keep running."""
-        started = {}
-        for name, connector in self.components.venues.items():
-            counter = EventCounter(name, self.report)
+    # -- set-up -----------------------------------------------------------------------------
+
+    def _venue_symbols(self):
+        return {v.name: list(v.instruments) for v in self.config.venues
+                if v.name in self.components.venues}
+
+    def _build_state(self):
+        c, cfg = self.components, self.config
+        symbols = self._venue_symbols()
+        self.portfolio = Portfolio(c.instruments, symbols)
+        self.portfolio.restore_balances(self.store.latest_balances())
+        for fill in self.store.fills():  # rebuild positions and PnL from the file
+            if fill.venue in symbols:
+                self.portfolio.on_fill(fill, move_balances=False)
+        fees = {v.name: v.taker_fee_bps for v in cfg.venues}
+        self.market = Market(c.instruments, symbols, self.portfolio,
+                             max_lag_ns=cfg.host.max_lag_ms * 1_000_000 or None, fees=fees)
+        self.market.changed = asyncio.Event()
+        self.orders = OrderManager(c.venues, self.store, self.hub, self.market, c.risk,
+                                   prefix=f"r{self.run_id}",
+                                   requote_ticks=cfg.host.requote_ticks)
+        self.orders.restore([r for r in self.store.orders(open_only=True)
+                             if r["venue"] in symbols])
+        for venue in symbols:
+            self._catchup[venue] = self.store.last_trade_id(venue)
+            self.feeds[venue] = VenueFeed(venue, self.market, self.store, self.hub, {
+                "fill": self._on_fill, "order": self.orders.on_venue_order,
+                "up": self._on_up, "down": self._on_down})
+            self.feeds[venue].connector = c.venues[venue]
+
+    def _on_fill(self, fill):
+        self.orders.on_fill(fill)
+        self.portfolio.on_fill(fill)
+        if fill.order_id not in self.orders.orders:
+            self.hub.event("fill_unknown_order", f"{fill.venue}: fill {fill.trade_id} of an "
+                           f"order this host does not know ({fill.order_id})", venue=fill.venue)
+
+    def _on_up(self, venue):
+        self._spawn(self.reconcile(venue), f"reconcile-{venue}")
+
+    def _on_down(self, venue):
+        if self._catchup.get(venue) is None:
+            self._catchup[venue] = self.store.last_trade_id(venue)
+
+    def _spawn(self, coroutine, name):
+        task = asyncio.create_task(coroutine, name=name)
+        self._tasks.append(task)
+        self._tasks = [t for t in self._tasks if not t.done()]
+        return task
+
+    async def _start_venue(self, name, connector):
+        health = self.market.health[name]
+        try:
+            await asyncio.wait_for(connector.start(self.feeds[name]), START_TIMEOUT)
+        except Exception as error:  # a venue's failure must not stop the healthy ones
+            health.status, health.reason = "failed", f"{type(error).__name__}: {error}"
+            self.hub.event("venue", f"{name}: could not start: {error}", venue=name, say=True)
+            return False
+        return True
+
+    # -- reconciliation -----------------------------------------------------------------
+
+    async def reconcile(self, venue):
+        """After a (re)connect: missed fills, then orders, then balances; then quote again."""
+        lock = self._reconciling.setdefault(venue, asyncio.Lock())
+        async with lock:
+            health = self.market.health[venue]
+            connector = self.components.venues[venue]
+            for attempt in range(5):
+                if health.status != "up":
+                    return
+                try:
+                    fetched = await self._catch_up_fills(venue, connector)
+                    counts = await self.orders.reconcile_orders(venue)
+                    await self._refresh_balances(venue, connector)
+                except (TimeoutError, LiqframeError, ConnectionError, OSError) as error:
+                    self.hub.event("error", f"{venue}: reconciliation failed (attempt "
+                                   f"{attempt + 1}): {error}", venue=venue)
+                    await asyncio.sleep(0.5)
+                    continue
+                self._catchup[venue] = None
+                health.reconciled_ns = time.time_ns()
+                health.ready = health.status == "up"
+                self.hub.event("reconcile", f"{venue}: reconciled: {fetched} fills fetched, "
+                               f"{counts['open']} open on the venue, {counts['settled']} "
+                               f"settled, {counts['cancelled']} cancelled", venue=venue,
+                               data={"fills": fetched, **counts})
+                self.market.touch()
+                return
+
+    async def _catch_up_fills(self, venue, connector):
+        recent = getattr(connector, "recent_fills", None)
+        if recent is None:
+            return 0
+        new = 0
+        after = self._catchup.get(venue) or self.store.last_trade_id(venue)
+        for fill in await recent(after):
+            new += bool(self.feeds[venue].on_fill(fill))
+        return new
+
+    async def _refresh_balances(self, venue, connector):
+        balances = list(await connector.balances())
+        self.portfolio.set_balances(venue, balances)
+        self.store.record_balances(venue, balances)
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def _tick(self):
+        """One strategy tick: quotes from every strategy, through every risk model, to the
+        order manager for the venues that are ready."""
+        market = self.market
+        market.drain_crossings()
+        ready = {v for v, h in market.health.items() if h.ready}
+        quotes = []
+        for name, strategy in self.components.strategies.items():
             try:
-                await connector.start(counter)
-            except Exception as error:  # a venue's failure must not stop the healthy ones
-                self.report(f"{name}: could not start: {type(error).__name__}: {error}")
-                continue
-            started[name] = counter
-        return started
+                quotes.extend(strategy.quotes(market))
+            except Exception as error:  # a broken strategy must not stop the others
+                self._report_once(f"strategy {name}", error)
+        weights = {}
+        for model in self.components.risk:
+            try:
+                quotes = list(model.adjust(quotes, market))
+                for venue, weight in model.venue_weights(market).items():
+                    weights[venue] = min(weights.get(venue, 1), weight)
+            except Exception as error:
+                self._report_once(f"risk model {type(model).__name__}", error)
+                quotes = []  # never quote around a risk model that failed
+        if weights:
+            market.set_weights(weights)
+        self.orders.sync(quotes, ready)
+
+    def _report_once(self, what, error):
+        key = (what, type(error).__name__)
+        if key not in self._reported_errors:
+            self._reported_errors.add(key)
+            self.hub.event("error", f"{what} failed: {type(error).__name__}: {error}",
+                           say=True)
+
+    async def _ticker(self):
+        interval = self.config.host.tick_ms / 1000
+        while True:
+            await self.market.changed.wait()
+            self.market.changed.clear()
+            self._tick()
+            await asyncio.sleep(interval)
+
+    async def _housekeeping(self):
+        interval = self.config.host.metrics_s
+        last_balances = time.monotonic()
+        while True:
+            await asyncio.sleep(interval)
+            self._record_metrics()
+            self.hub.publish("status", self.snapshot())
+            if time.monotonic() - last_balances >= self.config.host.reconcile_s:
+                last_balances = time.monotonic()
+                for venue, health in self.market.health.items():
+                    if health.ready:
+                        with contextlib.suppress(LiqframeError, ConnectionError, OSError,
+                                                 asyncio.TimeoutError):
+                            await self._refresh_balances(venue, self.components.venues[venue])
+            if self.components.rebalancer is not None:
+                self._plan_transfers()
+
+    def _plan_transfers(self):
+        from liqframe.model import Balance
+
+        balances = [Balance(venue=v, asset=a, total=max(0, t), available=max(0, min(t, av)))
+                    for v, assets in self.portfolio.balances.items()
+                    for a, (t, av) in assets.items()]
+        try:
+            transfers = self.components.rebalancer.plan(balances, self.market)
+        except Exception as error:
+            self._report_once("rebalancer", error)
+            return
+        for transfer in transfers:
+            self.store.record_transfer(transfer)
+
+    def _marks(self):
+        return {s: self.market.mid(s) for s in self.components.instruments}
+
+    def _record_metrics(self):
+        rows = []
+        for row in self.market.venue_rows():
+            for name in ("bid", "ask"):
+                if row[name] is not None:
+                    rows.append((f"{name}:{row['symbol']}", row["venue"], float(row[name])))
+            if row["lag_ms"] is not None:
+                rows.append(("lag_ms", row["venue"], row["lag_ms"]))
+        for row in self.portfolio.rows(self._marks()):
+            rows.append((f"inventory:{row['base']}", row["venue"], float(row["inventory"])))
+            rows.append((f"pnl:{row['quote']}", row["venue"], row["pnl"]))
+            rows.append((f"fees:{row['quote']}", row["venue"], row["fees"]))
+        for venue in self.market.health:
+            rows.append(("open_orders", venue, float(self.orders.counts(venue))))
+        self.store.record_metrics(rows)
+
+    # -- reads for the status display and the API ---------------------------------------
+
+    def snapshot(self):
+        """Plain data describing the whole host now (venues, books, orders, portfolio)."""
+        if self.market is None:
+            return {"run_id": self.run_id, "venues": []}
+        positions = {(r["venue"], r["symbol"]): r for r in self.portfolio.rows(self._marks())}
+        venues = []
+        for row in self.market.venue_rows():
+            position = positions.get((row["venue"], row["symbol"]), {})
+            venues.append({**row, "open_orders": self.orders.counts(row["venue"]),
+                           "fills": position.get("fills", 0),
+                           "inventory": position.get("inventory"),
+                           "base": position.get("base"), "quote": position.get("quote"),
+                           "pnl": position.get("pnl", 0.0), "fees": position.get("fees", 0.0),
+                           "realised": position.get("realised", 0.0),
+                           "unrealised": position.get("unrealised", 0.0)})
+        return {"run_id": self.run_id, "elapsed_s": time.monotonic() - self.started
+                if self.started else 0.0, "venues": venues,
+                "market": self.market.snapshot(), "orders": self.orders.snapshot(),
+                "portfolio": list(positions.values())}
+
+    # -- run ----------------------------------------------------------------------------
 
     async def run(self, duration: float | None = None) -> str:
         """Run; return how it ended: "completed", "stopped" or "idle" (nothing to trade)."""
-        store = Store(self.db_path)
-        run_id = store.start_run(self.config_text)
+        self.store = store = Store(self.db_path)
+        self.run_id = store.start_run(self.config_text)
+        self.hub.store = store
         transport = self.components.transport
         await transport.start()
         status = "stopped"
@@ -159,23 +391,53 @@ class Host:
                             "(see the getting-started tutorial).")
                 status = "idle"
                 return status
-            started = time.monotonic()
-            events = await self._start_venues()
+            self._build_state()
+            self.started = time.monotonic()
+            starts = await asyncio.gather(*(self._start_venue(name, connector)
+                                            for name, connector in
+                                            self.components.venues.items()))
+            running = [n for n, ok in zip(self.components.venues, starts) if ok]
+            self._tasks += [asyncio.create_task(self._ticker(), name="ticker"),
+                            asyncio.create_task(self._housekeeping(), name="housekeeping")]
             try:
-                timeout = None if duration is None else max(0.0, duration)
-                await asyncio.wait_for(self._stop.wait(), timeout)
+                remaining = None if duration is None else \
+                    max(0.0, duration - (time.monotonic() - self.started))
+                await asyncio.wait_for(self._stop.wait(), remaining)
             except TimeoutError:
                 status = "completed"
             finally:
-                for name, connector in self.components.venues.items():
-                    if name in events:
-                        await connector.stop()
-            for name, counter in events.items():
-                counts = ", ".join(f"{v} {k}" for k, v in counter.counts.items())
-                self.report(f"{name}: {counts}")
-            self.report(f"ran {time.monotonic() - started:.1f} s")
+                await self._shut_down(running)
             return status
         finally:
             await transport.stop()
-            store.end_run(run_id, status)
+            if self.market is not None:
+                self.hub.event("run", f"run {self.run_id} {status}")
+            store.end_run(self.run_id, status)
             store.close()
+
+    async def _shut_down(self, running):
+        """Stop quoting, cancel every open order, take final fills and balances, stop."""
+        for task in self._tasks:
+            if task.get_name() in ("ticker", "housekeeping"):
+                task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        up = [v for v in running if self.market.health[v].status == "up"]
+        for venue in up:
+            self.market.health[venue].ready = False
+        try:
+            await asyncio.wait_for(self.orders.cancel_all(up), 15)
+        except TimeoutError:
+            self.report("could not cancel every open order within 15 s")
+        for venue in up:
+            connector = self.components.venues[venue]
+            with contextlib.suppress(LiqframeError, ConnectionError, OSError,
+                                     asyncio.TimeoutError):
+                await self._catch_up_fills(venue, connector)
+                await self._refresh_balances(venue, connector)
+        self._record_metrics()
+        for name in running:
+            with contextlib.suppress(Exception):
+                await self.components.venues[name].stop()
+            self.market.health[name].status = "stopped"

@@ -1,0 +1,65 @@
+"""The live status of a running host, drawn with rich: progress and one row per venue."""
+
+import asyncio
+import contextlib
+
+from rich.console import Group
+from rich.live import Live
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+COLUMNS = ("venue", "symbol", "status", "bid", "ask", "open orders", "fills", "inventory",
+           "PnL", "fees")
+
+
+def summary_table(snapshot, title="liqframe"):
+    """A rich Table of ``Host.snapshot()``: per venue best bid/ask, orders, fills, inventory
+    and PnL (in the venue's quote currency)."""
+    table = Table(title=title)
+    for column in COLUMNS:
+        table.add_column(column, justify="right" if column not in ("venue", "symbol",
+                                                                   "status") else "left")
+    for row in snapshot.get("venues", []):
+        status = row["status"] + ("" if row["ready"] or row["status"] != "up" else " (sync)")
+        table.add_row(row["venue"], row["symbol"], status, row["bid"] or "-", row["ask"] or "-",
+                      str(row["open_orders"]), str(row["fills"]),
+                      f"{row['inventory']} {row['base']}" if row["inventory"] else "-",
+                      f"{row['pnl']:,.2f} {row['quote']}", f"{row['fees']:,.2f}")
+    return table
+
+
+class LiveStatus:
+    """Redraws the status every ``refresh`` seconds while the host runs (terminals only)."""
+
+    def __init__(self, console, host, duration, refresh=0.5):
+        self.console, self.host, self.duration, self.refresh = console, host, duration, refresh
+        self.progress = Progress(TextColumn("[bold]liqframe run"), BarColumn(),
+                                 TextColumn("{task.description}"), TimeElapsedColumn(),
+                                 console=console)
+        self.task = self.progress.add_task("starting", total=duration)
+
+    def render(self):
+        snapshot = self.host.snapshot()
+        elapsed = snapshot.get("elapsed_s", 0.0)
+        orders = snapshot.get("orders", {})
+        self.progress.update(self.task, completed=elapsed if self.duration else None,
+                             description=f"{orders.get('sent', 0)} orders sent, "
+                                         f"{sum(r['fills'] for r in snapshot['venues'])} fills")
+        return Group(self.progress, summary_table(snapshot))
+
+    @contextlib.asynccontextmanager
+    async def running(self):
+        if not self.console.is_terminal:
+            yield
+            return
+        with Live(self.render(), console=self.console, auto_refresh=False) as live:
+            async def redraw():
+                while True:
+                    await asyncio.sleep(self.refresh)
+                    live.update(self.render(), refresh=True)
+
+            task = asyncio.create_task(redraw())
+            try:
+                yield
+            finally:
+                task.cancel()
