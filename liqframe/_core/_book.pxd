@@ -1,7 +1,7 @@
 # Contract of the compiled L2 book; the pure twin is liqframe/_core/book.py, which documents
 # the behaviour. Other core modules (the consolidated book) cimport this to call the book
 # without going through Python.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 
 cdef struct Level:
@@ -13,9 +13,21 @@ cdef struct Level:
 
 
 cdef struct Side:
+    # Levels below the window (every key < lo), ascending by key, best last.
     Level* levels
     Py_ssize_t count
     Py_ssize_t capacity
+    # The window: sizes of the keys lo .. lo + span - 1 by direct address (0: no level), and
+    # one bit per slot set where there is a level. span is 0 (no window, all levels in the
+    # array) until the side holds enough levels for the window to pay for its memory.
+    # Whenever the side has levels and a window, the best level is in the window.
+    int64_t* window
+    uint64_t* bits
+    int64_t lo
+    Py_ssize_t span
+    Py_ssize_t in_window
+    # Best key, INT64_MIN when the side is empty (keys of positive prices never are).
+    int64_t best
 
 
 cdef class L2Book:
@@ -23,6 +35,9 @@ cdef class L2Book:
     cdef int64_t _sequence
     cdef bint _stale
     cdef bint _bridging
+    # The (best_bid, best_ask) tuple last returned, reused while both keys are unchanged.
+    cdef object _best_cache
+    cdef int64_t _cache_keys[2]
 
     # One validated change: side is BID or ASK, price > 0, size >= 0 (0 deletes).
     cdef int set_level(self, int side, int64_t price, int64_t size) except -1

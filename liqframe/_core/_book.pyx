@@ -4,6 +4,9 @@
 Same names, behaviour and errors as the pure twin liqframe/_core/book.py, which documents
 them. Each side is one C array of ``Level`` (16 bytes) sorted by key with the best level last,
 grown by doubling and shrunk by half when a quarter full, so a live level costs 16 to 64 bytes.
+From 64 levels on, a side also has a window of 256 directly addressed prices around its best
+level (2 KB of sizes and a bitmap), which takes the changes near the touch without searching
+or moving anything; see "side storage" below.
 
 Python callers pass numpy arrays to apply_batch and apply_snapshot; the data pointers are
 taken with the numpy C API, because acquiring a typed memoryview costs about 150 ns per
@@ -16,16 +19,18 @@ import operator
 
 cimport numpy as cnp
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
-from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Realloc
 from libc.stdint cimport INT64_MIN, int64_t, uint64_t
 from libc.stdlib cimport qsort
-from libc.string cimport memmove
+from libc.string cimport memmove, memset
 
 from liqframe.errors import BookError, SequenceGap
 
 cnp.import_array()
 
 cdef extern from *:
+    int _clz "__builtin_clzll"(unsigned long long) nogil
+    int _ctz "__builtin_ctzll"(unsigned long long) nogil
     ctypedef unsigned long long uint128 "unsigned __int128"
 
 BID = 0
@@ -38,6 +43,17 @@ cdef enum:
     C_ASK = 1
     MIN_CAPACITY = 16
     NEAR_LEVELS = 16
+    # The window: 256 keys (2 KB of sizes), the best level anchored 64 below its top so the
+    # touch can rise that far before the window moves; venue changes mostly land within a
+    # few dozen ticks of the touch, well inside the 191 below it.
+    WINDOW = 256
+    WINDOW_WORDS = WINDOW // 64
+    HEADROOM = 64
+    WINDOW_FROM = 64
+    WINDOW_UNTIL = 16
+
+cdef uint64_t ONE = 1
+cdef uint64_t ALL_BITS = ~(<uint64_t>0)
 
 
 # -- argument checking (cold paths raise; the messages match the pure twin) ----------------
@@ -125,14 +141,42 @@ cdef double _check_bps(object bps) except? -1.0:
 
 
 # -- side storage -------------------------------------------------------------------------
+#
+# A side is a window of WINDOW keys around its best level, addressed directly (set, update
+# and delete there are a subtraction and a store), in front of a sorted array holding the
+# levels below the window. Nearly every venue change lands in the window. A price above the
+# window, or a window emptied by deletes, re-anchors it (its levels go back to the array,
+# which they extend at its best end, and the levels of the new range come out of it). A side
+# gets a window only from WINDOW_FROM levels on, so the window's 2 KB never costs more than
+# about 32 bytes a level, and gives it up below WINDOW_UNTIL levels.
+
+cdef inline Py_ssize_t _below(const uint64_t* bits, Py_ssize_t slot) noexcept:
+    """The highest occupied window slot at or below ``slot``, or -1."""
+    cdef Py_ssize_t word
+    cdef uint64_t occupied
+    if slot < 0:
+        return -1
+    word = slot >> 6
+    occupied = bits[word] & (ALL_BITS >> (63 - (slot & 63)))
+    while not occupied:
+        word -= 1
+        if word < 0:
+            return -1
+        occupied = bits[word]
+    return (word << 6) + 63 - _clz(occupied)
+
+
+cdef inline int64_t _slot_key(const Side* side, Py_ssize_t slot) noexcept:
+    return <int64_t>(<uint64_t>side.lo + <uint64_t>slot)
+
 
 cdef inline Py_ssize_t _locate(const Level* levels, Py_ssize_t count, int64_t key) noexcept:
-    """Index of the first level whose key is >= ``key``.
+    """Index of the first array level whose key is >= ``key``.
 
-    Most changes land within a few levels of the touch (the end of the array). The last
-    NEAR_LEVELS keys are compared without branching (keys >= ``key`` form a suffix, so their
-    count gives the index), which avoids the mispredicted exit of a scan; past them the
-    search gallops down in doubling steps, then bisects.
+    Changes that miss the window still tend to land near its lower edge, the end of the
+    array. The last NEAR_LEVELS keys are compared without branching (keys >= ``key`` form a
+    suffix, so their count gives the index), which avoids the mispredicted exit of a scan;
+    past them the search gallops down in doubling steps, then bisects.
     """
     cdef Py_ssize_t lo, hi, step = NEAR_LEVELS, mid, j, above = 0
     cdef const Level* near
@@ -178,7 +222,7 @@ cdef int _reserve(Side* side, Py_ssize_t needed) except -1:
 
 
 cdef void _shrink(Side* side) noexcept:
-    """Halve the storage once it is under a quarter full, so memory follows the book."""
+    """Halve the array once it is under a quarter full, so memory follows the book."""
     cdef Py_ssize_t capacity = side.capacity >> 1
     cdef Level* shrunk
     if side.count * 4 >= side.capacity or capacity < MIN_CAPACITY:
@@ -188,14 +232,14 @@ cdef void _shrink(Side* side) noexcept:
         side.levels, side.capacity = shrunk, capacity
 
 
-cdef inline int _set(Side* side, int64_t key, int64_t size) except -1:
+cdef int _array_set(Side* side, int64_t key, int64_t size) except -1:
     cdef Py_ssize_t i = _locate(side.levels, side.count, key), j
     cdef Level* levels = side.levels
     if i < side.count and levels[i].key == key:
         if size:
             levels[i].size = size
         else:
-            # Plain loops, not memmove: the few levels above a change near the touch move
+            # Plain loops, not memmove: the few levels above a change near the end move
             # faster inline than through a library call.
             for j in range(i, side.count - 1):
                 levels[j] = levels[j + 1]
@@ -214,6 +258,198 @@ cdef inline int _set(Side* side, int64_t key, int64_t size) except -1:
         levels[i].size = size
         side.count += 1
     return 0
+
+
+cdef inline int64_t _array_best(const Side* side) noexcept:
+    return side.levels[side.count - 1].key if side.count else INT64_MIN
+
+
+cdef int _flush(Side* side) except -1:
+    """Move every window level to the array, whose best end it extends; raises (MemoryError)
+    with nothing moved."""
+    cdef Py_ssize_t word, slot
+    cdef uint64_t occupied
+    cdef Level* level
+    if not side.in_window:
+        return 0
+    _reserve(side, side.count + side.in_window)
+    level = side.levels + side.count
+    for word in range(WINDOW_WORDS):
+        occupied = side.bits[word]
+        while occupied:
+            slot = (word << 6) + _ctz(occupied)
+            level.key = _slot_key(side, slot)
+            level.size = side.window[slot]
+            side.window[slot] = 0
+            level += 1
+            occupied &= occupied - 1
+        side.bits[word] = 0
+    side.count += side.in_window
+    side.in_window = 0
+    return 0
+
+
+cdef void _pull(Side* side, int64_t key) noexcept:
+    """Place the empty window so ``key`` (at least every array key) sits HEADROOM slots below
+    its top, and move the array levels it covers into it."""
+    cdef Py_ssize_t slot, i = side.count
+    if key < INT64_MIN + (WINDOW - HEADROOM - 1):
+        side.lo = INT64_MIN
+    else:
+        side.lo = key - (WINDOW - HEADROOM - 1)
+    while i and side.levels[i - 1].key >= side.lo:
+        i -= 1
+        slot = <Py_ssize_t>(<uint64_t>side.levels[i].key - <uint64_t>side.lo)
+        side.window[slot] = side.levels[i].size
+        side.bits[slot >> 6] |= ONE << (slot & 63)
+    side.in_window = side.count - i
+    side.best = side.levels[side.count - 1].key if side.in_window else INT64_MIN
+    side.count = i
+    _shrink(side)
+
+
+cdef void _open_window(Side* side) noexcept:
+    """Give the side its window (nothing happens when the memory is not there)."""
+    cdef char* block = <char*>PyMem_Calloc(1, WINDOW * sizeof(int64_t) + WINDOW_WORDS * 8)
+    if block == NULL:
+        return
+    side.window = <int64_t*>block
+    side.bits = <uint64_t*>(block + WINDOW * sizeof(int64_t))
+    side.span = WINDOW
+    _pull(side, _array_best(side))
+
+
+cdef void _close_window(Side* side) noexcept:
+    """Put every level back in the array and free the window (kept when that fails)."""
+    if side.span == 0:
+        return
+    try:
+        _flush(side)
+    except MemoryError:
+        return
+    PyMem_Free(side.window)
+    side.window, side.bits, side.span = NULL, NULL, 0
+    side.best = _array_best(side)
+
+
+cdef void _free_side(Side* side) noexcept:
+    PyMem_Free(side.levels)
+    PyMem_Free(side.window)
+    side.levels, side.window, side.bits = NULL, NULL, NULL
+    side.count = side.capacity = side.span = side.in_window = 0
+    side.best = INT64_MIN
+
+
+cdef void _settle(Side* side) noexcept:
+    """After the array changed wholesale: open or close the window to suit the level count,
+    and re-anchor it on the best level."""
+    if side.span:
+        if side.count + side.in_window < WINDOW_UNTIL:
+            _close_window(side)
+            return
+        try:
+            _flush(side)
+        except MemoryError:
+            return
+        _pull(side, _array_best(side))
+    else:
+        side.best = _array_best(side)
+        if side.count >= WINDOW_FROM:
+            _open_window(side)
+
+
+cdef void _best_deleted(Side* side, Py_ssize_t slot) noexcept:
+    """The best level (window ``slot``) is gone: find the next one."""
+    slot = _below(side.bits, slot - 1)
+    if slot >= 0:
+        side.best = _slot_key(side, slot)
+    elif side.count + side.in_window < WINDOW_UNTIL:
+        _close_window(side)
+    elif side.count:
+        _pull(side, side.levels[side.count - 1].key)
+    else:
+        side.best = INT64_MIN
+
+
+cdef inline int _set(Side* side, int64_t key, int64_t size) except -1:
+    """Set the size of ``key`` (0 deletes; deleting a missing level does nothing)."""
+    cdef uint64_t slot = <uint64_t>key - <uint64_t>side.lo, mask
+    cdef int64_t old
+    if slot < <uint64_t>side.span:
+        old = side.window[slot]
+        side.window[slot] = size
+        mask = ONE << (slot & 63)
+        # Without branches: whether a level comes, stays or goes is a coin toss to the CPU.
+        side.bits[slot >> 6] = (side.bits[slot >> 6] & ~mask) | (mask & -<uint64_t>(size != 0))
+        side.in_window += (size != 0) - (old != 0)
+        if size:
+            if key > side.best:
+                side.best = key
+        elif key == side.best:
+            _best_deleted(side, <Py_ssize_t>slot)
+        return 0
+    return _set_outside(side, key, size)
+
+
+cdef int _set_outside(Side* side, int64_t key, int64_t size) except -1:
+    if side.span == 0:
+        _array_set(side, key, size)
+        side.best = _array_best(side)
+        if side.count >= WINDOW_FROM:
+            _open_window(side)
+        return 0
+    if key > side.lo or not side.in_window:
+        # Above the window (so above every level), or the side is empty: a delete finds no
+        # level; a new level becomes the best and the window moves to it.
+        if not size:
+            return 0
+        _flush(side)
+        _pull(side, key)
+        return _set(side, key, size)
+    return _array_set(side, key, size)  # below the window: the best is unchanged
+
+
+cdef struct Cursor:
+    # Walks a side from its best level: the next window slot to look at (or below), then the
+    # next array index; -1 when that part is done.
+    Py_ssize_t slot
+    Py_ssize_t index
+
+
+cdef inline void _start(const Side* side, Cursor* cursor) noexcept:
+    cursor.slot = (<Py_ssize_t>(<uint64_t>side.best - <uint64_t>side.lo)
+                   if side.span and side.in_window else -1)
+    cursor.index = side.count - 1
+
+
+cdef inline bint _next(const Side* side, Cursor* cursor, int64_t* key, int64_t* size) noexcept:
+    """The next level from the best outwards into ``key`` and ``size``; False when done."""
+    cdef Py_ssize_t slot
+    if cursor.slot >= 0:
+        slot = _below(side.bits, cursor.slot)
+        if slot >= 0:
+            key[0], size[0] = _slot_key(side, slot), side.window[slot]
+            cursor.slot = slot - 1
+            return True
+        cursor.slot = -1
+    if cursor.index >= 0:
+        key[0], size[0] = side.levels[cursor.index].key, side.levels[cursor.index].size
+        cursor.index -= 1
+        return True
+    return False
+
+
+cdef inline Py_ssize_t _count(const Side* side) noexcept:
+    return side.count + side.in_window
+
+
+cdef int64_t _size_of(const Side* side, int64_t key) noexcept:
+    cdef uint64_t slot = <uint64_t>key - <uint64_t>side.lo
+    cdef Py_ssize_t i
+    if slot < <uint64_t>side.span:
+        return side.window[slot]
+    i = _locate(side.levels, side.count, key)
+    return side.levels[i].size if i < side.count and side.levels[i].key == key else 0
 
 
 cdef int _compare_levels(const void* a, const void* b) noexcept nogil:
@@ -285,6 +521,47 @@ cdef object _uint128_to_int(uint128 value):
     return (<object>(<uint64_t>(value >> 64)) << 64) | <object>(<uint64_t>value)
 
 
+cdef Py_ssize_t _copy_top(const Side* side, int which, int64_t* prices, Py_ssize_t price_stride,
+                          int64_t* sizes, Py_ssize_t size_stride, Py_ssize_t n) noexcept:
+    cdef Cursor cursor
+    cdef Py_ssize_t taken = 0
+    cdef int64_t key, size, sign = 1 if which == C_BID else -1
+    _start(side, &cursor)
+    while taken < n and _next(side, &cursor, &key, &size):
+        prices[taken * price_stride] = sign * key
+        sizes[taken * size_stride] = size
+        taken += 1
+    return taken
+
+
+cdef inline int _apply(L2Book book, object side, object price, object size) except -1:
+    cdef int64_t s, p, z
+    if book._stale:
+        raise BookError(STALE_MESSAGE)
+    s = _integer(side, "side")
+    if s != C_BID and s != C_ASK:
+        raise BookError(f"side: {s!r} is not BID (0) or ASK (1)")
+    p = _integer(price, "price")
+    if p <= 0:
+        raise BookError(f"price: {p!r} is not positive")
+    z = _integer(size, "size")
+    if z < 0:
+        raise BookError(f"size: {z!r} is negative")
+    return _set(&book._sides[s], p if s == C_BID else -p, z)
+
+
+cdef inline object _best_prices(L2Book book):
+    # Callers poll after every change while the touch rarely moves: the tuple of the last
+    # poll is returned again while both keys are the same.
+    cdef int64_t bid = book._sides[C_BID].best, ask = book._sides[C_ASK].best
+    if (book._best_cache is not None and bid == book._cache_keys[C_BID]
+            and ask == book._cache_keys[C_ASK]):
+        return book._best_cache
+    book._best_cache = (bid if bid != INT64_MIN else None, -ask if ask != INT64_MIN else None)
+    book._cache_keys[C_BID], book._cache_keys[C_ASK] = bid, ask
+    return book._best_cache
+
+
 cdef class L2Book:
     """Price levels of one venue's book for one instrument; see liqframe._core.book.L2Book."""
 
@@ -292,10 +569,11 @@ cdef class L2Book:
         self._sequence = INT64_MIN
         self._stale = False
         self._bridging = False
+        self._sides[C_BID].best = self._sides[C_ASK].best = INT64_MIN
 
     def __dealloc__(self):
-        PyMem_Free(self._sides[0].levels)
-        PyMem_Free(self._sides[1].levels)
+        _free_side(&self._sides[C_BID])
+        _free_side(&self._sides[C_ASK])
 
     # -- changes (C level, also the contract in _book.pxd) --------------------------------
 
@@ -340,19 +618,12 @@ cdef class L2Book:
 
     def apply(self, side, price, size):
         """Set the size at ``price`` on ``side`` (BID or ASK); size 0 deletes the level."""
-        cdef int64_t s, p, z
-        if self._stale:
-            raise BookError(STALE_MESSAGE)
-        s = _integer(side, "side")
-        if s != C_BID and s != C_ASK:
-            raise BookError(f"side: {s!r} is not BID (0) or ASK (1)")
-        p = _integer(price, "price")
-        if p <= 0:
-            raise BookError(f"price: {p!r} is not positive")
-        z = _integer(size, "size")
-        if z < 0:
-            raise BookError(f"size: {z!r} is negative")
-        _set(&self._sides[s], p if s == C_BID else -p, z)
+        _apply(self, side, price, size)
+
+    def apply_and_best(self, side, price, size):
+        """:meth:`apply`, then return :meth:`best_prices` (one call instead of two)."""
+        _apply(self, side, price, size)
+        return _best_prices(self)
 
     def apply_batch(self, sides, prices, sizes, first=NO_SEQUENCE, last=NO_SEQUENCE,
                     previous=NO_SEQUENCE):
@@ -382,11 +653,12 @@ cdef class L2Book:
         cdef const int64_t* az = _int64_data(ask_sizes, "ask_sizes", &n_as, &s_as)
         cdef int64_t seq, best_bid, best_ask
         cdef Side bids, asks
+        cdef int which
         _same_length(n_bs, "bid_sizes", n_bp, "bid_prices")
         _same_length(n_as, "ask_sizes", n_ap, "ask_prices")
         seq = _integer(sequence, "sequence")
-        bids.levels, bids.count, bids.capacity = NULL, 0, 0
-        asks.levels, asks.count, asks.capacity = NULL, 0, 0
+        memset(&bids, 0, sizeof(Side))
+        memset(&asks, 0, sizeof(Side))
         try:
             _build_side(&bids, bp, s_bp, bs, s_bs, n_bp, C_BID, "bid")
             _build_side(&asks, ap, s_ap, az, s_as, n_ap, C_ASK, "ask")
@@ -396,13 +668,15 @@ cdef class L2Book:
                 if best_bid >= best_ask:
                     raise BookError(f"snapshot: crossed, best bid {best_bid} >= best ask {best_ask}")
         except BaseException:
-            PyMem_Free(bids.levels)
-            PyMem_Free(asks.levels)
+            _free_side(&bids)
+            _free_side(&asks)
             raise
-        PyMem_Free(self._sides[C_BID].levels)
-        PyMem_Free(self._sides[C_ASK].levels)
+        _free_side(&self._sides[C_BID])
+        _free_side(&self._sides[C_ASK])
         self._sides[C_BID] = bids
         self._sides[C_ASK] = asks
+        for which in range(2):
+            _settle(&self._sides[which])
         self._sequence = seq
         self._stale = False
         self._bridging = seq != INT64_MIN
@@ -416,10 +690,12 @@ cdef class L2Book:
             raise BookError(f"depth: {keep!r} is negative")
         for which in range(2):
             side = &self._sides[which]
-            if side.count > keep:
+            if _count(side) > keep:
+                _flush(side)
                 memmove(side.levels, &side.levels[side.count - keep], keep * sizeof(Level))
                 side.count = keep
                 _shrink(side)
+                _settle(side)
 
     # -- sequence numbers -----------------------------------------------------------------
 
@@ -474,78 +750,64 @@ cdef class L2Book:
 
     cdef Py_ssize_t copy_top(self, int side, int64_t* prices, int64_t* sizes,
                              Py_ssize_t n) noexcept:
-        cdef const Side* s = &self._sides[side]
-        cdef Py_ssize_t i, taken = n if n < s.count else s.count
-        cdef const Level* level = &s.levels[s.count - 1] if s.count else NULL
-        cdef int64_t sign = 1 if side == C_BID else -1
-        for i in range(taken):
-            prices[i] = sign * level.key
-            sizes[i] = level.size
-            level -= 1
-        return taken
+        return _copy_top(&self._sides[side], side, prices, 1, sizes, 1, n)
 
     cdef int64_t best_price(self, int side) noexcept:
-        cdef const Side* s = &self._sides[side]
-        if not s.count:
+        cdef int64_t key = self._sides[side].best
+        if key == INT64_MIN:
             return 0
-        return s.levels[s.count - 1].key if side == C_BID else -s.levels[s.count - 1].key
+        return key if side == C_BID else -key
 
     cdef int64_t best_size(self, int side) noexcept:
         cdef const Side* s = &self._sides[side]
-        return s.levels[s.count - 1].size if s.count else 0
+        return _size_of(s, s.best) if s.best != INT64_MIN else 0
 
     @property
     def best_bid(self):
         """The highest bid price, or None when there are no bids."""
-        cdef const Side* s = &self._sides[C_BID]
-        return s.levels[s.count - 1].key if s.count else None
+        cdef int64_t key = self._sides[C_BID].best
+        return key if key != INT64_MIN else None
 
     @property
     def best_ask(self):
         """The lowest ask price, or None when there are no asks."""
-        cdef const Side* s = &self._sides[C_ASK]
-        return -s.levels[s.count - 1].key if s.count else None
+        cdef int64_t key = self._sides[C_ASK].best
+        return -key if key != INT64_MIN else None
 
     def best(self, side):
         """``(price, size)`` of the best level of ``side``, or None when the side is empty."""
         cdef int which = _side(side)
-        if not self._sides[which].count:
+        if self._sides[which].best == INT64_MIN:
             return None
         return self.best_price(which), self.best_size(which)
 
     def best_prices(self):
         """``(best_bid, best_ask)`` in one call; an empty side gives None."""
-        cdef const Side* bids = &self._sides[C_BID]
-        cdef const Side* asks = &self._sides[C_ASK]
-        return (bids.levels[bids.count - 1].key if bids.count else None,
-                -asks.levels[asks.count - 1].key if asks.count else None)
+        return _best_prices(self)
 
     @property
     def crossed(self):
         """True when the best bid is at or above the best ask (a venue's transient state)."""
-        if not self._sides[C_BID].count or not self._sides[C_ASK].count:
+        if self._sides[C_BID].best == INT64_MIN or self._sides[C_ASK].best == INT64_MIN:
             return False
         return self.best_price(C_BID) >= self.best_price(C_ASK)
 
     def count(self, side):
         """Number of levels on ``side``."""
-        return self._sides[_side(side)].count
+        return _count(&self._sides[_side(side)])
 
     def __len__(self):
-        return self._sides[C_BID].count + self._sides[C_ASK].count
+        return _count(&self._sides[C_BID]) + _count(&self._sides[C_ASK])
 
     def size_at(self, side, price):
         """Size resting at ``price`` on ``side``; 0 when there is no level."""
         cdef int which = _side(side)
         cdef int64_t key = _integer(price, "price")
-        cdef const Side* s = &self._sides[which]
-        cdef Py_ssize_t i
         if which == C_ASK:
             if key == INT64_MIN:
                 return 0
             key = -key
-        i = _locate(s.levels, s.count, key)
-        return s.levels[i].size if i < s.count and s.levels[i].key == key else 0
+        return _size_of(&self._sides[which], key)
 
     def top(self, side, n):
         """The ``n`` best levels of ``side``, best first, as two int64 arrays (prices, sizes)."""
@@ -555,7 +817,7 @@ cdef class L2Book:
         cdef cnp.ndarray prices, sizes
         if wanted < 0:
             raise BookError(f"n: {wanted!r} is negative")
-        length = wanted if wanted < self._sides[which].count else self._sides[which].count
+        length = min(wanted, _count(&self._sides[which]))
         prices = cnp.PyArray_EMPTY(1, &length, cnp.NPY_INT64, 0)
         sizes = cnp.PyArray_EMPTY(1, &length, cnp.NPY_INT64, 0)
         self.copy_top(which, <int64_t*>cnp.PyArray_DATA(prices),
@@ -565,20 +827,12 @@ cdef class L2Book:
     def top_into(self, side, prices, sizes):
         """Write the best levels of ``side`` into two int64 arrays; returns how many."""
         cdef int which = _side(side)
-        cdef Py_ssize_t n_prices, n_sizes, s_prices, s_sizes, i, taken
+        cdef Py_ssize_t n_prices, n_sizes, s_prices, s_sizes
         cdef int64_t* out_prices = _writable_int64(prices, "prices", &n_prices, &s_prices)
         cdef int64_t* out_sizes = _writable_int64(sizes, "sizes", &n_sizes, &s_sizes)
-        cdef const Side* s = &self._sides[which]
-        cdef const Level* level
-        cdef int64_t sign = 1 if which == C_BID else -1
         _same_length(n_sizes, "sizes", n_prices, "prices")
-        taken = n_prices if n_prices < s.count else s.count
-        level = &s.levels[s.count - 1] if s.count else NULL
-        for i in range(taken):
-            out_prices[i * s_prices] = sign * level.key
-            out_sizes[i * s_sizes] = level.size
-            level -= 1
-        return taken
+        return _copy_top(&self._sides[which], which, out_prices, s_prices, out_sizes, s_sizes,
+                         n_prices)
 
     def levels(self, side):
         """All levels of ``side``, best first, as two int64 arrays (prices, sizes)."""
@@ -589,42 +843,42 @@ cdef class L2Book:
         cdef int which = _side(side)
         cdef double band = _check_bps(bps), mid, limit
         cdef const Side* s = &self._sides[which]
-        cdef Py_ssize_t i
+        cdef Cursor cursor
+        cdef int64_t key, size
         cdef uint128 total = 0
-        if not self._sides[C_BID].count or not self._sides[C_ASK].count:
+        if self._sides[C_BID].best == INT64_MIN or self._sides[C_ASK].best == INT64_MIN:
             return 0
         mid = (<double>self.best_price(C_BID) + <double>self.best_price(C_ASK)) * 0.5
+        _start(s, &cursor)
         if which == C_BID:
             limit = mid * (1.0 - band / 10000.0)
-            for i in range(s.count - 1, -1, -1):
-                if <double>s.levels[i].key < limit:
+            while _next(s, &cursor, &key, &size):
+                if <double>key < limit:
                     break
-                total += <uint64_t>s.levels[i].size
+                total += <uint64_t>size
         else:
             limit = mid * (1.0 + band / 10000.0)
-            for i in range(s.count - 1, -1, -1):
-                if <double>(-s.levels[i].key) > limit:
+            while _next(s, &cursor, &key, &size):
+                if <double>(-key) > limit:
                     break
-                total += <uint64_t>s.levels[i].size
+                total += <uint64_t>size
         return _uint128_to_int(total)
 
     def fill(self, side, size):
         """Walk ``side`` from its best level to take ``size``: returns ``(filled, cost)``."""
         cdef int which = _side(side)
-        cdef int64_t wanted = _integer(size, "size"), remaining, take, price
+        cdef int64_t wanted = _integer(size, "size"), remaining, take, key, level_size
         cdef const Side* s = &self._sides[which]
-        cdef Py_ssize_t i
+        cdef Cursor cursor
         # At most an int64 size at int64 prices: the cost is below 2**126 and fits.
         cdef uint128 cost = 0
         if wanted < 0:
             raise BookError(f"size: {wanted!r} is negative")
         remaining = wanted
-        for i in range(s.count - 1, -1, -1):
-            if remaining == 0:
-                break
-            take = remaining if remaining < s.levels[i].size else s.levels[i].size
-            price = s.levels[i].key if which == C_BID else -s.levels[i].key
-            cost += <uint128><uint64_t>price * <uint64_t>take
+        _start(s, &cursor)
+        while remaining and _next(s, &cursor, &key, &level_size):
+            take = remaining if remaining < level_size else level_size
+            cost += <uint128><uint64_t>(key if which == C_BID else -key) * <uint64_t>take
             remaining -= take
         return wanted - remaining, _uint128_to_int(cost)
 
@@ -634,7 +888,8 @@ cdef class L2Book:
         return cost / filled if filled else None
 
     def __repr__(self):
-        return (f"L2Book(bids={self._sides[C_BID].count}, asks={self._sides[C_ASK].count}, "
+        return (f"L2Book(bids={_count(&self._sides[C_BID])}, "
+                f"asks={_count(&self._sides[C_ASK])}, "
                 f"best_bid={self.best_bid}, best_ask={self.best_ask}, "
                 f"sequence={self.sequence}, stale={self._stale})")
 

@@ -131,6 +131,15 @@ class L2Book:
             raise BookError(f"size: {size!r} is negative")
         self._set(side, price, size)
 
+    def apply_and_best(self, side, price, size):
+        """:meth:`apply`, then return :meth:`best_prices`: ``(best_bid, best_ask)``.
+
+        For callers that read the touch after every change: one call instead of two, and the
+        compiled twin returns the same tuple object again while the touch has not moved.
+        """
+        self.apply(side, price, size)
+        return self.best_bid, self.best_ask
+
     def apply_batch(
         self, sides, prices, sizes, first=NO_SEQUENCE, last=NO_SEQUENCE, previous=NO_SEQUENCE
     ):
