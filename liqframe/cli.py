@@ -20,6 +20,7 @@ from liqframe import config as config_module
 from liqframe.backtest.cli import add_backtest
 from liqframe.errors import ConfigError, LiqframeError, PluginError
 from liqframe.plugins import Registry, describe_plugins, get_plugin_manager
+from liqframe.route_scenario import add_route
 
 EXIT_USAGE = 2
 
@@ -186,6 +187,7 @@ COMMANDS = {
     "run": add_run,
     "replay": add_replay,
     "backtest": add_backtest,
+    "route": add_route,
 }
 
 

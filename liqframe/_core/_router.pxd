@@ -41,6 +41,7 @@ cdef struct InPlay:
 
 cdef class Router:
     cdef object _pure      # the pure twin's Router: validation, storage and the cold paths
+    cdef list names        # venue names by slot, for the children
     cdef VenueC venues[64]
     cdef int n_venues
     cdef InPlay play[64]

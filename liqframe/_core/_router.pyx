@@ -70,8 +70,8 @@ cdef int128 _to_i128(object value) except? -1:
 
 cdef object _from_i128(int128 value):
     if -9223372036854775807 <= value <= 9223372036854775807:
-        return <long long>value
-    return ((<object>(<int64_t>(value >> 64))) << 64) | <object>(<uint64_t>value)
+        return <int64_t>value
+    return value  # Cython converts __int128 exactly, through its bytes
 
 
 cdef double _now():
@@ -134,6 +134,7 @@ cdef class Router:
 
     def __cinit__(self):
         self._pure = _PureRouter()
+        self.names = []
         self.n_venues = 0
 
     def __dealloc__(self):
@@ -153,6 +154,7 @@ cdef class Router:
             self.venues[index].sides[side].cum = NULL
             self.venues[index].sides[side].notional = NULL
         self.n_venues = index + 1
+        self.names.append(self._pure.venue(index).name)
         self._sync(index)
         return index
 
@@ -361,41 +363,62 @@ cdef class Router:
         cdef Py_ssize_t lo[64]
         cdef Py_ssize_t hi[64]
         cdef Py_ssize_t up[64]
-        cdef int k, pick, j, t
+        cdef int k, j, t, m
         cdef int order[64]
         cdef int64_t total = 0, target, reached, below, room
         cdef int128 high, pivot, key
-        cdef Py_ssize_t widest, width, mid
+        cdef int128 keys[64]
+        cdef Py_ssize_t widths[64]
+        cdef Py_ssize_t width, mid, weight_total
         cdef InPlay* v
         if count == 0:
             return 0
         high = 0
         for k in range(count):
+            total += self.play[k].cap
+        target = quantity if quantity < total else total
+        for k in range(count):
             v = &self.play[k]
-            total += v.cap
-            # Only the levels up to the one that reaches the cap can take lots.
+            # Only the levels up to the one that reaches the cap (or the whole order) count.
             lo[k] = 0
-            hi[k] = _level_of(v.book.cum, v.levels, v.cap) + 1
+            hi[k] = _level_of(v.book.cum, v.levels, v.cap if v.cap < target else target) + 1
             key = v.a * v.book.prices[hi[k] - 1] + v.b
             if k == 0 or key > high:
                 high = key
-        target = quantity if quantity < total else total
         # Invariants: the cost t* sought is in (low, high]; lo[k] levels of venue k cost at most
         # low, hi[k] at most high, so the candidates for t* are the keys of levels [lo, hi).
+        # Each pivot is the width-weighted median of the venues' middle candidates, so every
+        # count removes about a quarter of the candidates left.
         while True:
-            pick, widest = -1, 0
+            m = 0
+            weight_total = 0
             for k in range(count):
                 v = &self.play[k]
                 width = hi[k] - lo[k]
-                if width > widest and v.a * v.book.prices[lo[k]] + v.b < high:
-                    pick, widest = k, width
-            if pick < 0:
+                if width <= 0 or v.a * v.book.prices[lo[k]] + v.b >= high:
+                    continue
+                mid = lo[k] + (width >> 1)
+                key = v.a * v.book.prices[mid] + v.b
+                if key >= high:
+                    key = v.a * v.book.prices[lo[k]] + v.b
+                # Insertion into (key, width) sorted by key.
+                j = m - 1
+                while j >= 0 and keys[j] > key:
+                    keys[j + 1] = keys[j]
+                    widths[j + 1] = widths[j]
+                    j -= 1
+                keys[j + 1] = key
+                widths[j + 1] = width
+                m += 1
+                weight_total += width
+            if m == 0:
                 break
-            v = &self.play[pick]
-            mid = lo[pick] + (widest >> 1)
-            pivot = v.a * v.book.prices[mid] + v.b
-            if pivot >= high:
-                pivot = v.a * v.book.prices[lo[pick]] + v.b
+            j = 0
+            width = widths[0]
+            while 2 * width < weight_total:
+                j += 1
+                width += widths[j]
+            pivot = keys[j]
             reached = 0
             for k in range(count):
                 up[k] = _upper(&self.play[k], pivot, lo[k], hi[k])
@@ -547,7 +570,7 @@ cdef class Router:
             sum_fee += fee
             sum_cost += cost
             children.append(tuple.__new__(Child, (
-                v.slot, self._pure._params[v.slot].name, lots[k], worst, _from_i128(notional),
+                v.slot, self.names[v.slot], lots[k], worst, _from_i128(notional),
                 _from_i128(fee), _from_i128(cost), latency - v.latency_us)))
         return tuple.__new__(Route, (side, quantity, filled, tuple(children),
                                      _from_i128(sum_notional), _from_i128(sum_fee),
