@@ -146,8 +146,8 @@ class VenueServer:
             raise web.HTTPServiceUnavailable(text="venue outage")
         account = self.exchange.account(request.headers.get(KEY_HEADER, ""))
         if account is None:
-            raise web.HTTPUnauthorized(
-                body=orjson.dumps({"error": "invalid API key"}), content_type="application/json")
+            raise web.HTTPUnauthorized(text='{"error": "invalid API key"}',
+                                       content_type="application/json")
         return account
 
     # -- handlers -----------------------------------------------------------------------

@@ -1,0 +1,84 @@
+"""The SQLite store: real files, reopened as a restarted host reopens them."""
+
+import sqlite3
+from decimal import Decimal
+
+import attrs
+
+from liqframe.model import Balance, Fill, Order, OrderStatus, Transfer
+from liqframe.store import Store
+
+
+def fill(trade_id, venue="a", size=5):
+    return Fill(order_id="o1", venue=venue, symbol="BTC/USDT", side="buy", price=100, size=size,
+                fee="0.0001", fee_currency="USDT", liquidity="maker", trade_id=trade_id,
+                event_ns=int(trade_id))
+
+
+def test_tables_exist_with_the_run_and_its_config(tmp_path):
+    store = Store(tmp_path / "x.db")
+    run = store.start_run("[store]\npath = 'x.db'\n")
+    store.end_run(run, "completed")
+    store.close()
+    with sqlite3.connect(tmp_path / "x.db") as db:
+        tables = {name for (name,) in db.execute("select name from sqlite_master "
+                                                 "where type = 'table'")}
+        assert {"runs", "orders", "fills", "balances", "transfers", "metrics",
+                "events"} <= tables
+        assert db.execute("select status, config from runs").fetchone() == (
+            "completed", "[store]\npath = 'x.db'\n")
+
+
+def test_a_fill_is_stored_once_per_venue_and_trade_id(tmp_path):
+    store = Store(tmp_path / "x.db")
+    store.start_run("")
+    assert store.record_fill(fill("1"))
+    assert not store.record_fill(fill("1"))  # the same fill again (stream + catch-up)
+    assert store.record_fill(fill("1", venue="b"))  # another venue's trade 1
+    assert store.record_fill(fill("2"))
+    store.close()
+    reopened = Store(tmp_path / "x.db")  # a restarted host
+    assert not reopened.record_fill(fill("2"))
+    fills = reopened.fills()
+    assert [(f.venue, f.trade_id) for f in fills] == [("a", "1"), ("b", "1"), ("a", "2")]
+    assert fills[0].fee == Decimal("0.0001") and fills[0].liquidity == "maker"
+    assert reopened.last_trade_id("a") == "2" and reopened.last_trade_id("c") is None
+
+
+def test_fill_survives_without_close(tmp_path):
+    # committed at once: another connection sees it while the writer is still open
+    store = Store(tmp_path / "x.db")
+    store.start_run("")
+    store.record_fill(fill("7"))
+    with sqlite3.connect(tmp_path / "x.db") as db:
+        assert db.execute("select trade_id from fills").fetchall() == [("7",)]
+
+
+def test_orders_are_upserted_and_open_ones_listed(tmp_path):
+    store = Store(tmp_path / "x.db")
+    store.start_run("")
+    order = Order(id="r1-1", venue="a", symbol="BTC/USDT", side="sell", size=10, price=50)
+    store.save_order(order)
+    store.save_order(Order(id="r1-2", venue="a", symbol="BTC/USDT", side="buy", size=1,
+                           price=40, status="rejected"), reason="risk: too big")
+    store.save_order(attrs.evolve(order, status="partially_filled", filled=4),
+                     venue_order_id="77")
+    [row] = store.orders(open_only=True)
+    assert (row["id"], row["status"], row["filled"], row["venue_order_id"], row["side"]) == (
+        "r1-1", OrderStatus.PARTIALLY_FILLED.value, 4, "77", "sell")
+    assert {r["id"]: r["reason"] for r in store.orders()}["r1-2"] == "risk: too big"
+
+
+def test_balances_metrics_transfers_events(tmp_path):
+    store = Store(tmp_path / "x.db")
+    store.start_run("")
+    store.record_balances("a", [Balance(venue="a", asset="BTC", total=10, available=8)])
+    store.record_balances("a", [Balance(venue="a", asset="BTC", total=12, available=12)])
+    assert store.latest_balances() == {"a": {"BTC": (12, 12)}}
+    store.record_metrics([("pnl:USDT", "a", 1.5), ("open_orders", "a", 2.0)])
+    store.record_transfer(Transfer(id="t1", asset="BTC", amount=3, source="a",
+                                   destination="b"))
+    store.record_event("venue", "a: up", "a", {"x": 1})
+    db = store.db
+    assert db["metrics"].count == 2 and db["transfers"].count == 1
+    assert next(db["events"].rows)["data"] == '{"x":1}'
