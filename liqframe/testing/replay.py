@@ -247,10 +247,9 @@ class ReplayServer:
             key = self.exchange.channel(message) if message is not None else None
             if key is not None:
                 self._seen.add(key)
-            self.exchange.observe(key, message)
+            data = self.exchange.observe(key, message) or self.frames[index]
             if key is not None and key not in connection.subscribed:
                 continue
-            data = self.frames[index]
             if "drop" in kinds:
                 self.exchange.rewrite(data, connection)  # lost on the way: its number is used
                 continue
@@ -325,15 +324,17 @@ class CountingEvents:
 
 
 async def replay_connector(connector_class, recording, *, faults=(), speed=None, events=None,
-                           timeout=60.0, **options):
+                           exchange=None, timeout=60.0, **options):
     """Play ``recording`` through a connector built by ``connector_class.replay_options`` and
     return ``(connector, server, events)`` once everything settled; the connector is stopped.
 
-    ``options`` override the factory options (``verify_checksums=False``...).
+    ``options`` override the factory options (``verify_checksums=False``...); ``exchange``
+    replaces the venue model chosen from the file name.
     """
     recording = recording if isinstance(recording, Recording) else load(recording)
     events = events if events is not None else CountingEvents()
-    async with ReplayServer(recording, speed=speed, faults=faults) as server:
+    exchange = exchange(recording) if isinstance(exchange, type) else exchange
+    async with ReplayServer(recording, speed=speed, faults=faults, exchange=exchange) as server:
         kwargs = connector_class.replay_options(recording, server)
         kwargs.update(options)
         connector = connector_class(**kwargs)
@@ -355,6 +356,24 @@ def recording_path(*parts):
 
     local = Path(liqframe.__file__).resolve().parents[1] / "tests" / "data" / Path(*parts)
     return local if local.exists() else shared_data(*parts)
+
+
+def book_mismatches(connector, server):
+    """The venue symbols whose book in ``connector`` differs from the replay exchange's true
+    book (every level, both sides): empty once every book recovered."""
+    from liqframe.core import ASK, BID
+
+    wrong = []
+    for venue_symbol, feed in connector.feeds.items():
+        truth = server.exchange.book(venue_symbol)
+        market = feed.market
+        for side, name in ((BID, "bid"), (ASK, "ask")):
+            prices, sizes = feed.book.levels(side)
+            expected = book_levels(truth, name, market.price_decimals, market.size_decimals)
+            if list(zip(prices.tolist(), sizes.tolist(), strict=True)) != expected:
+                wrong.append(venue_symbol)
+                break
+    return wrong
 
 
 def book_levels(levels, side, price_decimals, size_decimals):

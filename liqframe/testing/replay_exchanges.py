@@ -68,7 +68,13 @@ class Exchange:
         return None
 
     def observe(self, key, message):
-        """Watch a recorded message go by (delivered or not) to keep the true state."""
+        """Watch a recorded message go by (delivered or not) to keep the true state; may
+        return the frame's bytes as this venue would send them now (else None)."""
+
+    def book(self, symbol):
+        """The true :class:`LevelBook` of the venue's ``symbol`` at this point (KeyError
+        when there is none)."""
+        return self.books[symbol]
 
     def requests(self, message):
         """``[(op, key)]`` asked for by a client message (op is subscribe or unsubscribe)."""
@@ -178,9 +184,15 @@ class OkxV5(Exchange):
 
     BOOKS = ("books",)
 
-    def __init__(self, recording):
+    def __init__(self, recording, sequenced=False):
         super().__init__(recording)
         self.books, self.args, self.last_ts = {}, {}, {}
+        #: With ``sequenced`` each book message gets ``seqId``/``prevSeqId`` as current OKX
+        #: sends them (the recordings predate them): per instrument, one up per message.
+        self.sequenced, self.seq = sequenced, {}
+
+    def book(self, symbol):
+        return self.books[(self.BOOKS[0], symbol)]
 
     @staticmethod
     def key(arg):
@@ -205,6 +217,13 @@ class OkxV5(Exchange):
             for level in data["bids"]:
                 book.set("bid", level[0], level, level[1])
             self.last_ts[key] = data.get("ts")
+        if self.sequenced:
+            previous = self.seq.get(key, 1000) if message.get("action") != "snapshot" else -1
+            self.seq[key] = self.seq.get(key, 1000) + 1
+            for data in message["data"]:
+                data["seqId"], data["prevSeqId"] = self.seq[key], previous
+            return _dumps(message)
+        return None
 
     def requests(self, message):
         if not isinstance(message, dict) or message.get("op") not in ("subscribe",
@@ -223,6 +242,8 @@ class OkxV5(Exchange):
         asks, bids = book.sorted("ask"), book.sorted("bid")
         data = {"asks": asks, "bids": bids, "ts": self.last_ts.get(key),
                 "checksum": interleaved_crc(bids, asks)}
+        if self.sequenced:
+            data["seqId"], data["prevSeqId"] = self.seq.get(key, 1000), -1
         return [_dumps({"action": "snapshot", "arg": self.args[key], "data": [data]})]
 
 

@@ -7,9 +7,8 @@ import json
 import pytest
 from liqframe_kraken import KrakenConnector, liqframe_venue_connectors
 
-from liqframe.core import ASK, BID
 from liqframe.testing.recordings import load
-from liqframe.testing.replay import Fault, book_levels, recording_path, replay_connector
+from liqframe.testing.replay import Fault, book_mismatches, recording_path, replay_connector
 
 V1 = recording_path("cryptofeed", "KRAKEN.ws.50.0")
 
@@ -35,13 +34,7 @@ def updates_changing_top(recording, pair):
 
 
 def assert_books_match_venue(connector, server):
-    for pair, feed in connector.feeds.items():
-        truth = server.exchange.books[pair]
-        market = feed.market
-        for side, name in ((BID, "bid"), (ASK, "ask")):
-            prices, sizes = feed.book.levels(side)
-            expected = book_levels(truth, name, market.price_decimals, market.size_decimals)
-            assert list(zip(prices.tolist(), sizes.tolist(), strict=True)) == expected, pair
+    assert book_mismatches(connector, server) == []
 
 
 def test_registers_the_connector():
