@@ -5,6 +5,7 @@ frozen value type from :mod:`liqframe.model`, with prices and sizes in ticks and
 """
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from liqframe.model import Balance, BookDelta, Fill, Order, Quote, Transfer
@@ -35,10 +36,22 @@ class VenueEvents(Protocol):
     def on_order(self, order: Order) -> None: ...
     def on_status(self, up: bool, reason: str) -> None: ...
 
+    def on_rate(self, currency: str, numeraire: str, rate: Decimal) -> None:
+        """The value of one ``currency`` in ``numeraire`` as the venue publishes it (an index
+        or conversion feed); the host converts venues quoted in different currencies with it.
+        Optional for connectors: call it only if the venue has such a feed."""
+
 
 @runtime_checkable
 class VenueConnector(Protocol):
-    """A connection to one venue: market data in, orders out."""
+    """A connection to one venue: market data in, orders out.
+
+    Balances are in the asset's smallest unit for the venue's instrument
+    (:meth:`liqframe.model.Instrument.asset_unit`). Fills should carry the venue's
+    ``trade_id``: the host stores each ``(venue, trade_id)`` once. A factory whose signature
+    names ``instrument_details``, ``maker_fee_bps`` or ``taker_fee_bps`` receives them from
+    the venue's configuration. The host also uses these methods when a connector has them
+    (see :class:`ReconcilingConnector`)."""
 
     async def start(self, events: VenueEvents) -> None:
         """Connect and start streaming into ``events``; return once subscribed."""
@@ -55,6 +68,21 @@ class VenueConnector(Protocol):
         """The venue's view of our open orders, for reconciliation after a reconnect."""
 
     async def balances(self) -> Sequence[Balance]: ...
+
+
+@runtime_checkable
+class ReconcilingConnector(Protocol):
+    """Optional extras of a :class:`VenueConnector` the host uses when present."""
+
+    async def resync(self, symbol: str) -> None:
+        """Get a fresh book snapshot of ``symbol`` (after a sequence gap)."""
+
+    async def recent_fills(self, after: str | None) -> Sequence[Fill]:
+        """Our fills after trade id ``after`` (all the venue keeps when None), oldest first:
+        what the host missed while disconnected or stopped."""
+
+    async def query_order(self, order_id: str) -> Order | None:
+        """The venue's view of our order ``order_id`` (our id), or None if it never saw it."""
 
 
 @runtime_checkable
