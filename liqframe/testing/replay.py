@@ -264,7 +264,7 @@ class ReplayServer:
             if self._held is not None:
                 held, self._held = self._held, None
                 await self._send(connection, held)
-            if self.speed is None and index % 64 == 0:
+            if self.speed is None:
                 await asyncio.sleep(0)  # let the client's requests in, as a network would
         if self._held is not None:
             held, self._held = self._held, None
@@ -358,9 +358,10 @@ def recording_path(*parts):
     return local if local.exists() else shared_data(*parts)
 
 
-def book_mismatches(connector, server):
+def book_mismatches(connector, server, depth=None):
     """The venue symbols whose book in ``connector`` differs from the replay exchange's true
-    book (every level, both sides): empty once every book recovered."""
+    book (the ``depth`` best levels of both sides, default all): empty once every book
+    recovered."""
     from liqframe.core import ASK, BID
 
     wrong = []
@@ -370,7 +371,8 @@ def book_mismatches(connector, server):
         for side, name in ((BID, "bid"), (ASK, "ask")):
             prices, sizes = feed.book.levels(side)
             expected = book_levels(truth, name, market.price_decimals, market.size_decimals)
-            if list(zip(prices.tolist(), sizes.tolist(), strict=True)) != expected:
+            if list(zip(prices.tolist(), sizes.tolist(), strict=True))[:depth] != \
+                    expected[:depth]:
                 wrong.append(venue_symbol)
                 break
     return wrong
