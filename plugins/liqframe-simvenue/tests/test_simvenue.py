@@ -1,11 +1,12 @@
 """The simulated exchange: matching and fees in process, then the real server on loopback."""
 
+import asyncio
 from decimal import Decimal
 
 import aiohttp
 import orjson
 import pytest
-from liqframe_simvenue import SimVenueConnector, SimulatedVenue
+from liqframe_simvenue import SimulatedVenue, SimVenueConnector
 from liqframe_simvenue.exchange import BUY, SELL, Exchange, Rejected
 from liqframe_simvenue.server import KEY_HEADER, VenueServer
 
@@ -134,8 +135,6 @@ async def test_connector_streams_trades_and_reconnects():
     events = Events()
     try:
         await connector.start(events)
-        import asyncio
-
         while not events.status:
             await asyncio.sleep(0.02)
         assert events.status[0] == (True, "connected")
