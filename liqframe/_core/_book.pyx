@@ -56,8 +56,13 @@ cdef enum:
     WINDOW_FROM = 64
     WINDOW_UNTIL = 16
 
-cdef uint64_t ONE = 1
-cdef uint64_t ALL_BITS = ~(<uint64_t>0)
+cdef extern from *:
+    """
+    #define LIQFRAME_ONE ((uint64_t)1)
+    #define LIQFRAME_ALL_BITS (~(uint64_t)0)
+    """
+    const uint64_t ONE "LIQFRAME_ONE"
+    const uint64_t ALL_BITS "LIQFRAME_ALL_BITS"
 
 
 # -- argument checking (cold paths raise; the messages match the pure twin) ----------------
@@ -410,21 +415,27 @@ cdef void _best_deleted(Side* side, Py_ssize_t slot) noexcept:
         side.best = INT64_MIN
 
 
+cdef inline int64_t _key(int64_t side, int64_t price) noexcept:
+    """The sort key of ``price`` on ``side`` (0 or 1), without a branch on the side."""
+    return (price ^ -side) + side
+
+
 cdef inline int _set(Side* side, int64_t key, int64_t size) except -1:
     """Set the size of ``key`` (0 deletes; deleting a missing level does nothing)."""
     cdef uint64_t slot = <uint64_t>key - <uint64_t>side.lo, mask
-    cdef int64_t old
+    cdef int64_t old, best
+    cdef bint present = size != 0
     if slot < <uint64_t>side.span:
+        # Without branches: whether a level comes, stays or goes is a coin toss to the CPU.
+        # The one branch left, a delete of the best level, is rare.
         old = side.window[slot]
         side.window[slot] = size
         mask = ONE << (slot & 63)
-        # Without branches: whether a level comes, stays or goes is a coin toss to the CPU.
-        side.bits[slot >> 6] = (side.bits[slot >> 6] & ~mask) | (mask & -<uint64_t>(size != 0))
-        side.in_window += (size != 0) - (old != 0)
-        if size:
-            if key > side.best:
-                side.best = key
-        elif key == side.best:
+        side.bits[slot >> 6] = (side.bits[slot >> 6] & ~mask) | (mask & -<uint64_t>present)
+        side.in_window += present - (old != 0)
+        best = side.best
+        side.best = key if present & (key > best) else best
+        if (not present) & (key == best):
             _best_deleted(side, <Py_ssize_t>slot)
         return 0
     return _set_outside(side, key, size)
@@ -586,7 +597,7 @@ cdef inline int _apply(L2Book book, object side, object price, object size) exce
     z = _integer(size, "size")
     if z < 0:
         raise BookError(f"size: {z!r} is negative")
-    return _set(&book._sides[s], p if s == C_BID else -p, z)
+    return _set(&book._sides[s], _key(s, p), z)
 
 
 cdef inline object _best_prices(L2Book book):
@@ -639,18 +650,26 @@ cdef class L2Book:
         """Validate all changes, check the sequence, then apply: 1 applied, 0 dropped."""
         cdef Py_ssize_t i
         cdef int64_t side, price, size
+        cdef bint bad = False
         if self._stale:
             raise BookError(STALE_MESSAGE)
+        # One branch-free pass to see whether any change is bad, a second to name it.
         for i in range(count):
-            side, price = sides[i * side_stride], prices[i * price_stride]
-            size = sizes[i * size_stride]
-            if (side != C_BID and side != C_ASK) or price <= 0 or size < 0:
-                _check_level(side, price, size, f"sides[{i}]", f"prices[{i}]", f"sizes[{i}]")
+            bad |= ((<uint64_t>sides[i * side_stride] > 1) | (prices[i * price_stride] <= 0)
+                    | (sizes[i * size_stride] < 0))
+        if bad:
+            for i in range(count):
+                side, price = sides[i * side_stride], prices[i * price_stride]
+                size = sizes[i * size_stride]
+                if (side != C_BID and side != C_ASK) or price <= 0 or size < 0:
+                    _check_level(side, price, size, f"sides[{i}]", f"prices[{i}]",
+                                 f"sizes[{i}]")
         if not self.advance_to(first, last, previous):
             return 0
         for i in range(count):
-            side, price = sides[i * side_stride], prices[i * price_stride]
-            _set(&self._sides[side], price if side == C_BID else -price, sizes[i * size_stride])
+            side = sides[i * side_stride]
+            _set(&self._sides[side], _key(side, prices[i * price_stride]),
+                 sizes[i * size_stride])
         return 1
 
     # -- changes (Python level) -----------------------------------------------------------
