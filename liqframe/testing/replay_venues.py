@@ -73,3 +73,63 @@ class Deribit(Exchange):
                 "asks": levels("ask")}
         return [_dumps({"jsonrpc": "2.0", "method": "subscription",
                         "params": {"channel": key, "data": data}})]
+
+
+# -- BitMEX ------------------------------------------------------------------------------------
+
+
+class Bitmex(Exchange):
+    """BitMEX ``orderBookL2``: ``{"op": "subscribe", "args": ["orderBookL2:XBTUSD"]}``; the
+    book is a table of levels keyed by ``id`` (partial, insert, update, delete), and a new
+    subscription gets a ``partial`` of the table as it stands."""
+
+    def __init__(self, recording):
+        super().__init__(recording)
+        self.tables, self.partials = {}, {}
+
+    def channel(self, message):
+        if not isinstance(message, dict) or "table" not in message:
+            return None
+        data = message["data"]
+        symbol = data[0]["symbol"] if data else message.get("filter", {}).get("symbol")
+        return f"{message['table']}:{symbol}"
+
+    def observe(self, key, message):
+        if key is None or not key.startswith("orderBookL2"):
+            return
+        action = message["action"]
+        if action == "partial":
+            self.tables[key] = {}
+            self.partials[key] = {k: v for k, v in message.items() if k != "data"}
+        rows = self.tables[key]
+        for entry in message["data"]:
+            if action == "delete":
+                rows.pop(entry["id"], None)
+            elif action == "update":
+                rows[entry["id"]] = {**rows[entry["id"]], **entry}
+            else:
+                rows[entry["id"]] = dict(entry)
+
+    def book(self, symbol):
+        rows = self.tables[f"orderBookL2:{symbol}"]
+        book = LevelBook()
+        for row in rows.values():
+            price, size = _text(row["price"]), _text(row["size"])
+            book.set("bid" if row["side"] == "Buy" else "ask", price, [price, size], size)
+        return book
+
+    def requests(self, message):
+        if not isinstance(message, dict) or message.get("op") not in ("subscribe",
+                                                                       "unsubscribe"):
+            return []
+        return [(message["op"], arg) for arg in message.get("args", ())]
+
+    def ack(self, op, key, message):
+        return [_dumps({"success": True, op: key, "request": message})]
+
+    def snapshot(self, key):
+        if key not in self.tables:
+            return []
+        rows = sorted(self.tables[key].values(),
+                      key=lambda row: (row["side"] != "Sell", -row["price"]))
+        return [_dumps({**self.partials[key], "action": "partial", "data": rows})]
