@@ -169,15 +169,65 @@ class StoreConfig:
 
 
 @attrs.frozen(kw_only=True)
+class TierConfig:
+    name: str = setting("Name API keys refer to, e.g. 'retail'.", text)
+    min_size: Decimal = setting("Smallest level shown, in base-asset units as a decimal string: "
+                                "levels of the books holding less are hidden from this tier.",
+                                decimal_text, Decimal(0))
+    depth: int = setting("Most levels per side this tier may ask for.", integer, 100)
+    rate: int = setting("Requests per second (token bucket refill rate); more are answered "
+                        "429.", integer, 1000)
+    burst: int = setting("Requests allowed at once (token bucket size); 0 means ``rate``.",
+                         integer, 0)
+
+    def __attrs_post_init__(self):
+        for name in ("depth", "rate"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name}: {getattr(self, name)} must be a positive integer")
+        if self.burst < 0:
+            raise ValueError(f"burst: {self.burst} must not be negative")
+
+
+@attrs.frozen(kw_only=True)
+class ApiKeyConfig:
+    key: str = setting("The secret clients send (header X-API-Key, or ?key=).", text)
+    tier: str = setting("Name of the [[web.tiers]] entry this key gets.", text)
+
+
+@attrs.frozen(kw_only=True)
 class WebConfig:
-    enabled: bool = setting("Serve the dashboard and API.", boolean, False)
+    enabled: bool = setting("Serve the dashboard and API.", boolean, True)
     host: str = setting("Address to listen on; keep 127.0.0.1 unless behind a proxy.",
                         text, "127.0.0.1")
-    port: int = setting("TCP port of the dashboard and API (0 picks a free one).", integer, 8080)
+    port: int = setting("TCP port of the dashboard and API (0 picks a free one; the host "
+                        "prints the URL).", integer, 0)
+    push_hz: int = setting("WebSocket pushes per second: changes in between are coalesced "
+                           "into one message.", integer, 10)
+    send_queue: int = setting("Messages a WebSocket client may leave unread before it is "
+                              "dropped (a slow client never slows the host).", integer, 8)
+    tiers: list = setting("API key tiers ([[web.tiers]] tables); none means one tier "
+                          "'full' with the defaults below.", section_list(TierConfig), [])
+    keys: list = setting("API keys ([[web.keys]] tables); none means the host makes one "
+                         "key of the first tier for this run and prints it in the URL.",
+                         section_list(ApiKeyConfig), [])
 
     def __attrs_post_init__(self):
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port: {self.port} must be between 0 and 65535")
+        for name in ("push_hz", "send_queue"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name}: {getattr(self, name)} must be a positive integer")
+        for items, path, key in ((self.tiers, "tiers", "name"), (self.keys, "keys", "key")):
+            values = [getattr(item, key) for item in items]
+            for index, value in enumerate(values):
+                if value in values[:index]:
+                    raise ValueError(f"{path}[{index}].{key}: used twice; it must be unique")
+        names = {t.name for t in self.tiers} or {"full"}
+        for index, entry in enumerate(self.keys):
+            if entry.tier not in names:
+                raise ValueError(f"keys[{index}].tier: unknown tier {entry.tier!r}; add a "
+                                 f"[[web.tiers]] table with name = {entry.tier!r} (known: "
+                                 f"{', '.join(sorted(names))})")
 
 
 def positive_integer(value, path):

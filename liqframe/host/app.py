@@ -28,6 +28,7 @@ from liqframe.host.portfolio import Portfolio
 from liqframe.model import Instrument
 from liqframe.plugins import Registry
 from liqframe.store import Store
+from liqframe.web import start_web
 
 #: Seconds a connector gets to connect before the host reports it and goes on without it.
 START_TIMEOUT = 15
@@ -140,6 +141,7 @@ class Host:
         self._reconciling = {}
         self._catchup = {}
         self._reported_errors = set()
+        self.web = None  # the dashboard and API server while running ([web] enabled)
 
     def describe(self):
         c = self.components
@@ -392,6 +394,7 @@ class Host:
                 status = "idle"
                 return status
             self._build_state()
+            self.web = await start_web(self)
             self.started = time.monotonic()
             starts = await asyncio.gather(*(self._start_venue(name, connector)
                                             for name, connector in
@@ -407,6 +410,8 @@ class Host:
                 status = "completed"
             finally:
                 await self._shut_down(running)
+                if self.web is not None:
+                    await self.web.stop()
             return status
         finally:
             await transport.stop()

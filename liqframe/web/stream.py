@@ -1,0 +1,286 @@
+"""WebSocket pushes: coalesced frames, a bounded queue per client, slow clients dropped.
+
+:class:`Stream` reads the host's event hub (keeping the latest events for the event log and
+``/api/events``) and, at most ``push_hz`` times a second, builds one *frame* per distinct
+subscription (tier, channels, depth, asset), serialises it once, and offers the same bytes to
+every client with that subscription. Each client has a queue of ``send_queue`` frames drained
+by its own sender task; a client whose queue is full (it reads more slowly than frames come) is
+disconnected with close code 1008. The offering is done a few clients at a time with a yield
+to the event loop in between, so a hundred clients never hold the host's loop for long.
+"""
+
+import asyncio
+import collections
+import contextlib
+import time
+
+import orjson
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from liqframe.web import views
+from liqframe.web.api import check_depth
+
+CHANNELS = ("book", "venue_books", "bbo", "venues", "metrics", "balances", "orders", "fills",
+            "events")
+DEFAULT_CHANNELS = ("book", "bbo")
+#: Clients offered a frame between two yields to the event loop.
+BATCH = 8
+#: Events kept for the event log (and sent to a client when it connects).
+KEPT_EVENTS = 500
+#: Hub kinds not shown in the event log: too many, or carried by channels of their own.
+QUIET = {"status", "order"}
+#: Seconds a dropped client gets to take its close frame before its connection is aborted.
+CLOSE_TIMEOUT = 1.0
+
+
+class Subscription(tuple):
+    """(tier name, channels, depth, asset): clients with equal subscriptions share frames."""
+
+
+class WsClient:
+    def __init__(self, ws, transport, client, subscription, size):
+        self.ws, self.transport = ws, transport
+        self.client, self.subscription = client, subscription
+        self.queue = asyncio.Queue(size)
+        self.sender = None
+        self.dropped = None
+        self.sent = 0
+
+    async def send_all(self):
+        while True:
+            data = await self.queue.get()
+            await self.ws.send_bytes(data)
+            self.sent += 1
+
+
+class Stream:
+    def __init__(self, host, push_hz, send_queue):
+        self.host = host
+        self.period = 1 / push_hz
+        self.send_queue = send_queue
+        self.clients = set()
+        self.events = collections.deque(maxlen=KEPT_EVENTS)
+        self.dropped = 0
+        self._event_ids = 0
+        self._new_events, self._new_fills = [], []
+        self._queue = None
+        self._tasks = []
+        self.frames = 0
+
+    # -- life -------------------------------------------------------------------------------
+
+    async def start(self):
+        self._queue = self.host.hub.subscribe()
+        self._tasks = [asyncio.create_task(self._read_hub(), name="web-hub"),
+                       asyncio.create_task(self._push(), name="web-push")]
+
+    async def stop(self):
+        self.host.hub.unsubscribe(self._queue)
+        for task in self._tasks:
+            task.cancel()
+        for client in list(self.clients):
+            self._drop(client, WSCloseCode.GOING_AWAY, b"host stopping")
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- the hub ---------------------------------------------------------------------------
+
+    async def _read_hub(self):
+        while True:
+            kind, data = await self._queue.get()
+            if kind == "fill":
+                data = self._fill(data)
+                self._new_fills.append(data)
+            if kind in QUIET:
+                continue
+            self._event_ids += 1
+            event = {"id": self._event_ids, "kind": kind,
+                     "ts_ns": data.get("ts_ns") or time.time_ns(),
+                     "venue": data.get("venue", ""),
+                     "message": data.get("message") or _describe(kind, data)}
+            self.events.append(event)
+            self._new_events.append(event)
+
+    def _fill(self, data):
+        instrument = self.host.market.instruments.get(data["symbol"])
+        fill = dict(data)
+        if instrument is not None:
+            fill["price"] = instrument.price_text(data["price"])
+            fill["size"] = instrument.size_text(data["size"])
+        return fill
+
+    def recent_events(self, limit):
+        return list(self.events)[-limit:][::-1]
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def add(self, ws, transport, client, channels, depth, asset):
+        subscription = Subscription((client.tier.name, tuple(channels), depth, asset))
+        member = WsClient(ws, transport, client, subscription, self.send_queue)
+        member.sender = asyncio.create_task(member.send_all(), name="web-send")
+        self.clients.add(member)
+        # the newcomer's first frame: the current state and the latest events
+        self._offer(member, orjson.dumps(self.frame(subscription, client.tier,
+                                                    events=self.recent_events(50)[::-1])))
+        return member
+
+    def remove(self, member):
+        self.clients.discard(member)
+        if member.sender is not None:
+            member.sender.cancel()
+
+    def _drop(self, member, code, message):
+        self.remove(member)
+        member.dropped = message.decode()
+
+        async def close():
+            try:
+                await asyncio.wait_for(member.ws.close(code=code, message=message),
+                                       CLOSE_TIMEOUT)
+            except (TimeoutError, ConnectionError, RuntimeError):
+                pass
+            if member.transport is not None and not member.transport.is_closing():
+                member.transport.abort()
+
+        task = asyncio.create_task(close(), name="web-drop")
+        self._tasks.append(task)
+        self._tasks = [t for t in self._tasks if not t.done() or t.get_name() != "web-drop"]
+
+    def _offer(self, member, data):
+        try:
+            member.queue.put_nowait(data)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            self._drop(member, WSCloseCode.POLICY_VIOLATION,
+                       f"client too slow: {member.queue.qsize()} messages unread".encode())
+
+    # -- frames ----------------------------------------------------------------------------
+
+    def frame(self, subscription, tier, events=None, fills=None):
+        """One message for ``subscription`` (tier name, channels, depth, asset)."""
+        _, channels, depth, asset = subscription
+        host = self.host
+        frame = {"type": "frame", "ts_ns": time.time_ns()}
+        for channel in channels:
+            if channel == "book":
+                frame["book"] = {a: views.consolidated(host, a, depth, tier.min_size)
+                                 for a in (views.assets(host) if asset is None else [asset])}
+            elif channel == "venue_books":
+                frame["venue_books"] = [views.venue_book(host, v, s, depth, tier.min_size)
+                                        for v, s in views.venue_symbols(host)]
+            elif channel == "bbo":
+                frame["bbo"] = views.bbo(host)
+            elif channel == "venues":
+                frame["venues"] = host.market.venue_rows()
+            elif channel == "metrics":
+                frame["metrics"] = views.metrics(host)
+            elif channel == "balances":
+                frame["balances"] = views.balances(host)
+            elif channel == "orders":
+                frame["orders"] = views.open_orders(host)
+            elif channel == "fills":
+                frame["fills"] = list(fills or [])
+            elif channel == "events":
+                frame["events"] = list(self._new_events if events is None else events)
+        return frame
+
+    async def _push(self):
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while True:
+            next_at = max(next_at + self.period, loop.time())
+            await asyncio.sleep(next_at - loop.time())
+            if not self.clients:
+                self._new_events, self._new_fills = [], []
+                continue
+            await self.push_once()
+
+    async def push_once(self):
+        """Build this period's frames and offer them, a batch of clients at a time."""
+        fills, self._new_fills = self._new_fills, []
+        events, self._new_events = self._new_events, []
+        groups = {}
+        for member in list(self.clients):
+            groups.setdefault(member.subscription, []).append(member)
+        offered = 0
+        for subscription, members in groups.items():
+            data = orjson.dumps(self.frame(subscription, members[0].client.tier, events,
+                                           fills))
+            await asyncio.sleep(0)
+            for member in members:
+                if member in self.clients:
+                    self._offer(member, data)
+                offered += 1
+                if offered % BATCH == 0:
+                    await asyncio.sleep(0)
+        self.frames += 1
+
+
+def _describe(kind, data):
+    if kind == "fill":
+        return (f"{data.get('venue')}: fill {data.get('side')} {data.get('size')} "
+                f"{data.get('symbol')} at {data.get('price')}")
+    return kind
+
+
+def parse_channels(text):
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in CHANNELS]
+    if unknown or not names:
+        raise ValueError(f"channels: {', '.join(unknown) or 'none given'} not known; choose "
+                         f"from {', '.join(CHANNELS)}")
+    return names
+
+
+async def websocket(request, stream, context):
+    """The /api/ws handler: check the subscription, then keep the client until it leaves or
+    is dropped. Client messages (JSON ``{"channels": [...], "depth": n, "asset": a}``) change
+    the subscription; each costs a token of the key's bucket."""
+    client = request["client"]
+    try:
+        channels = parse_channels(request.query.get("channels", ",".join(DEFAULT_CHANNELS)))
+        depth = check_depth(request.query.get("depth"), client.tier, context)
+        asset = request.query.get("asset")
+        if asset is not None and asset not in context.assets:
+            raise ValueError(f"asset: {asset!r} is not one of {', '.join(context.assets)}")
+    except ValueError as problem:
+        return web.json_response({"error": str(problem)}, status=400)
+    ws = web.WebSocketResponse(timeout=CLOSE_TIMEOUT, max_msg_size=64 * 1024, heartbeat=30)
+    await ws.prepare(request)
+    member = stream.add(ws, request.transport, client, channels, depth, asset)
+    try:
+        async for message in ws:
+            if message.type != WSMsgType.TEXT:
+                continue
+            reply = _resubscribe(member, message.data, context)
+            if reply is not None:
+                await ws.send_bytes(orjson.dumps(reply))
+    finally:
+        stream.remove(member)
+    return ws
+
+
+def _resubscribe(member, text, context):
+    client = member.client
+    if client.bucket.take():
+        return {"type": "error", "error": f"rate limit of tier {client.tier.name!r} reached"}
+    try:
+        request = orjson.loads(text)
+        if not isinstance(request, dict):
+            raise ValueError("send a JSON object such as {\"channels\": [\"book\"]}")
+        _, channels, depth, asset = member.subscription
+        if "channels" in request:
+            if not isinstance(request["channels"], list):
+                raise ValueError("channels: expected a list of names")
+            channels = parse_channels(",".join(map(str, request["channels"])))
+        if "depth" in request:
+            depth = check_depth(str(request["depth"]), client.tier, context)
+        if "asset" in request:
+            asset = request["asset"]
+            if asset is not None and asset not in context.assets:
+                raise ValueError(f"asset: {asset!r} is not one of {', '.join(context.assets)}")
+    except (ValueError, orjson.JSONDecodeError) as problem:
+        return {"type": "error", "error": str(problem)}
+    member.subscription = Subscription((client.tier.name, channels, depth, asset))
+    return {"type": "subscribed", "channels": list(channels), "depth": depth, "asset": asset}
