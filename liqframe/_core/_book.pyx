@@ -40,6 +40,9 @@ cdef extern from *:
 BID = 0
 ASK = 1
 NO_SEQUENCE = INT64_MIN
+# The same object, so the default of the sequence arguments: recognised by identity, since
+# converting -2**63 (three digits) is the slow path of _integer.
+cdef object _NO_SEQUENCE = NO_SEQUENCE
 STALE_MESSAGE = "book is stale (sequence gap or failed check): apply a snapshot to resync it"
 
 cdef enum:
@@ -123,6 +126,10 @@ cdef inline int64_t _integer(object value, str field) except? -1:
     return _integer_slow(value, field)
 
 
+cdef inline int64_t _sequence_id(object value, str field) except? -1:
+    return INT64_MIN if value is _NO_SEQUENCE else _integer(value, field)
+
+
 cdef int _check_level(int64_t side, int64_t price, int64_t size, object side_field,
                       object price_field, object size_field) except -1:
     if side != C_BID and side != C_ASK:
@@ -152,7 +159,9 @@ cdef const int64_t* _int64_data(object value, str field, Py_ssize_t* length,
     """Data pointer, length and stride (in elements) of a 1-D native int64 numpy array."""
     cdef cnp.ndarray array
     if (not cnp.PyArray_Check(value) or cnp.PyArray_NDIM(<cnp.ndarray>value) != 1
-            or not cnp.PyArray_EquivTypenums(cnp.PyArray_TYPE(<cnp.ndarray>value), cnp.NPY_INT64)
+            or (cnp.PyArray_TYPE(<cnp.ndarray>value) != cnp.NPY_INT64  # else a call
+                and not cnp.PyArray_EquivTypenums(cnp.PyArray_TYPE(<cnp.ndarray>value),
+                                                  cnp.NPY_INT64))
             or not cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>value)):
         raise BookError(f"{field}: expected a 1-dimensional int64 array, got {_describe(value)}")
     array = <cnp.ndarray>value
@@ -698,8 +707,9 @@ cdef class L2Book:
         _same_length(n_prices, "prices", n_sides, "sides")
         _same_length(n_sizes, "sizes", n_sides, "sides")
         return self.apply_changes(p_sides, s_sides, p_prices, s_prices, p_sizes, s_sizes,
-                                   n_sides, _integer(first, "first"), _integer(last, "last"),
-                                   _integer(previous, "previous")) == 1
+                                   n_sides, _sequence_id(first, "first"),
+                                   _sequence_id(last, "last"),
+                                   _sequence_id(previous, "previous")) == 1
 
     def apply_snapshot(self, bid_prices, bid_sizes, ask_prices, ask_sizes,
                        sequence=NO_SEQUENCE):
@@ -787,8 +797,8 @@ cdef class L2Book:
         """Check a message's sequence ids; True to apply it, False to drop it (see the twin)."""
         if self._stale:
             raise BookError(STALE_MESSAGE)
-        return self.advance_to(_integer(first, "first"), _integer(last, "last"),
-                               _integer(previous, "previous")) == 1
+        return self.advance_to(_integer(first, "first"), _sequence_id(last, "last"),
+                               _sequence_id(previous, "previous")) == 1
 
     def mark_stale(self):
         """Mark the book stale, e.g. after a checksum mismatch; a snapshot clears it."""
