@@ -143,24 +143,48 @@ def cmd_run(args):
 
 def add_replay(subparsers):
     parser = subparsers.add_parser(
-        "replay", help="replay a recorded order-by-order stream and check it against its book",
+        "replay", help="replay a recording (LOBSTER, or an exchange session through its "
+                       "connector) and check it",
         description="Replay a recording through liqframe's books and compare the rebuilt book "
                     "with the recording's own. --format lobster replays a LOBSTER message file "
                     "through the order-by-order book, seeded from the first orderbook row, and "
-                    "compares every later row on the price levels visible in both. Exits 0 "
-                    "when every row matched, 1 when one did not, 2 on malformed input.")
-    parser.add_argument("recording", metavar="MESSAGE_CSV", help="the recording (message file)")
-    parser.add_argument("--format", required=True, choices=["lobster"],
-                        help="the recording's format")
-    parser.add_argument("--orderbook", required=True, metavar="ORDERBOOK_CSV",
+                    "compares every later row on the price levels visible in both. --venue "
+                    "serves a recorded exchange session (../shared/data) on a loopback "
+                    "WebSocket/HTTP replay server and drives that venue's connector through it, "
+                    "printing messages, checksums checked and failed, gaps and resyncs. Exits 0 "
+                    "when everything matched, 1 when something did not, 2 on malformed input.")
+    parser.add_argument("recording", metavar="RECORDING",
+                        help="the recording (LOBSTER message file, or an exchange recording)")
+    parser.add_argument("--format", choices=["lobster"],
+                        help="the recording's format, for a LOBSTER replay")
+    parser.add_argument("--orderbook", metavar="ORDERBOOK_CSV",
                         help="the LOBSTER orderbook file that goes with the message file")
-    parser.add_argument("--levels", required=True, type=int, metavar="N",
+    parser.add_argument("--levels", type=int, metavar="N",
                         help="number of levels in the orderbook file (its columns / 4)")
+    parser.add_argument("--venue", metavar="CONNECTOR",
+                        help="replay an exchange recording through this venue connector "
+                             "(a name `liqframe plugins` lists, such as kraken or binance)")
+    parser.add_argument("--verify", action="store_true",
+                        help="with --venue: exit 1 unless every checksum matched with no gap "
+                             "and no resync")
+    parser.add_argument("--speed", type=float, metavar="X",
+                        help="with --venue: play at X times the recorded pace (default: as "
+                             "fast as the connector takes it)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=cmd_replay)
 
 
 def cmd_replay(args):
+    if args.venue is not None:
+        if args.format is not None:
+            raise ConfigError("--venue and --format: give one of them, not both")
+        return _replay_venue(args)
+    if args.format != "lobster":
+        raise ConfigError("replay: give --format lobster (with --orderbook and --levels) or "
+                          "--venue CONNECTOR")
+    missing = [f"--{name}" for name in ("orderbook", "levels") if getattr(args, name) is None]
+    if missing:
+        raise ConfigError(f"--format lobster needs {' and '.join(missing)}")
     from liqframe.errors import InvalidValue
     from liqframe.lobster import replay_lobster
 
@@ -179,6 +203,40 @@ def cmd_replay(args):
         if result["first_mismatch"]:
             print(f"first mismatch: {result['first_mismatch']}")
     return 0 if result["rows_matched"] == result["rows_compared"] else 1
+
+
+def _replay_venue(args):
+    from liqframe.testing.recordings import load
+    from liqframe.testing.replay import replay_connector
+
+    factory = Registry.collect(get_plugin_manager()).resolve("venue", args.venue, "--venue")
+    if not hasattr(factory, "replay_options"):
+        raise ConfigError(f"--venue: connector {args.venue!r} cannot replay recordings (it has "
+                          "no replay_options)")
+    if args.speed is not None and args.speed <= 0:
+        raise ConfigError(f"--speed: {args.speed} must be positive")
+    try:
+        recording = load(args.recording)
+    except OSError as error:
+        raise ConfigError(f"{error.filename}: {error.strerror}") from None
+    except (ValueError, KeyError) as error:
+        raise ConfigError(f"{args.recording}: not a recording liqframe can read: {error}") \
+            from None
+    try:
+        connector, _, _ = asyncio.run(replay_connector(factory, recording, speed=args.speed))
+    except (KeyError, ValueError, TypeError) as error:
+        raise ConfigError(f"{args.recording}: not a {args.venue} recording "
+                          f"({type(error).__name__}: {error})") from None
+    result = connector.stats.as_dict()
+    if args.json:
+        sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print(f"{result['messages']:,} messages; {result['checksums_checked']:,} checksums "
+              f"checked, {result['checksum_failures']:,} failed; {result['gaps']:,} gaps; "
+              f"{result['resyncs']:,} resyncs; {result['applied']:,} book updates applied, "
+              f"{result['stale_dropped']:,} dropped as stale")
+    clean = not (result["checksum_failures"] or result["gaps"] or result["resyncs"])
+    return 0 if clean or not args.verify else 1
 
 
 COMMANDS = {

@@ -84,7 +84,10 @@ class BitgetConnector(StreamingConnector):
     def replay_options(cls, recording, server):
         """Options replaying a recorded Bitget session: its ``books`` instruments and
         ``instType``, with the fixed places the recorded strings print."""
-        request = orjson.loads(next(f.data for f in recording.sent if b'"books"' in f.data))
+        sent = next((f.data for f in recording.sent if b'"books"' in f.data), None)
+        if sent is None:
+            raise ValueError("the recording has no Bitget books subscription")
+        request = orjson.loads(sent)
         args = [a for a in request["args"] if a["channel"] == "books"]
         found = recorded_places(recording)
         markets = {a["instId"]: Market.from_places(a["instId"], a["instId"],

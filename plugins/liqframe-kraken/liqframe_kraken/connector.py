@@ -161,8 +161,10 @@ class KrakenConnector(StreamingConnector):
         """Options replaying a recorded Kraken v1 session: the pairs and depth of its
         subscription, increments from the ``KRAKEN.0`` AssetPairs reply beside it (or, without
         one, the places of the recorded strings)."""
-        request = next(json.loads(f.data) for f in recording.sent
-                       if b'"subscribe"' in f.data and b'"book"' in f.data)
+        request = next((json.loads(f.data) for f in recording.sent
+                        if b'"subscribe"' in f.data and b'"book"' in f.data), None)
+        if request is None:
+            raise ValueError("the recording has no Kraken book subscription")
         pairs = request.get("pair") or request.get("params", {}).get("symbol")
         depth = request.get("subscription", request.get("params", {})).get("depth", 10)
         decimals = asset_pair_decimals(recording) or recorded_places(recording)
