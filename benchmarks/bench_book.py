@@ -23,14 +23,19 @@ import gc
 import heapq
 import importlib
 import json
+import os
 import random
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-from common import figure, median_ns
+# numpy's OpenBLAS starts a thread per core that spins for a while; nothing here calls BLAS,
+# and on a small machine those threads take CPU from the timed loops of every implementation.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+from common import figure, median_ns  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -120,6 +125,12 @@ class Liqframe:
         for side, price, size in zip(sides, prices, sizes):
             apply(side, price, size)
             best_prices()
+
+    def replay_reading_one_call(self, book, sides, prices, sizes):
+        """The same through apply_and_best: the change and the read in one call."""
+        apply_and_best = book.apply_and_best
+        for side, price, size in zip(sides, prices, sizes):
+            apply_and_best(side, price, size)
 
     def top10(self, book):
         top = book.top
@@ -325,6 +336,10 @@ def measure(impl, data, repeats):
         result["read"] = timed_replays(
             impl, snapshot, lambda b: impl.replay_reading(b, *head), reads, repeats
         )
+        if isinstance(impl, Liqframe):
+            result["read_one_call"] = timed_replays(
+                impl, snapshot, lambda b: impl.replay_reading_one_call(b, *head), reads, repeats
+            )
     for size in (10, 1_000):
         if isinstance(impl, Liqframe):
             batches = impl.batches(sides, prices, sizes, size)
@@ -435,6 +450,9 @@ def run(quick=False):
         "batch_of_10_ns_per_change": figure("ns/change", by("batch10"), target=8),
         "batch_of_1000_ns_per_change": figure("ns/change", by("batch1000"), target=8),
         "change_and_best_bid_ask_ns": figure("ns/change", by("read"), target=100),
+        "change_and_best_bid_ask_one_call_ns": figure(
+            "ns/change", {**by("read"), **liqframe_only("read_one_call")}, target=100
+        ),
         "top_10_both_sides_ns": figure("ns/read", by("top10"), target=1000),
         "top_10_both_sides_into_arrays_ns": figure(
             "ns/read", {**by("top10"), **liqframe_only("top10_into")}, target=1000
@@ -445,7 +463,10 @@ def run(quick=False):
         "consolidated_20_venues_change_plus_best_ns": importlib.import_module(
             "bench_consolidated").run(quick)["change_plus_best_ns"],
         "notes": "peers without a batch call show their per-change loop in the batch rows; "
-        f"change+best reads use the first {READ_CHANGES:,} changes; nautilus-trader "
+        f"change+best reads use the first {READ_CHANGES:,} changes: liqframe calls apply() "
+        "then best_prices(), and in the one-call row apply_and_best() (the peers keep their "
+        "plain read there); every single-call row includes the Python loop overhead above; "
+        "nautilus-trader "
         f"replays the first {NAUTILUS_CHANGES:,} changes from prebuilt BookOrders",
     }
 
