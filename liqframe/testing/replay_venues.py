@@ -7,6 +7,10 @@ back the same) so :func:`liqframe.testing.replay.book_mismatches` can compare bo
 its snapshots back as JSON numbers.
 """
 
+import json
+import re
+from decimal import Decimal
+
 from liqframe.testing.replay_exchanges import Exchange, LevelBook, _dumps
 
 
@@ -133,3 +137,126 @@ class Bitmex(Exchange):
         rows = sorted(self.tables[key].values(),
                       key=lambda row: (row["side"] != "Sell", -row["price"]))
         return [_dumps({**self.partials[key], "action": "partial", "data": rows})]
+
+
+# -- Bitfinex ----------------------------------------------------------------------------------
+
+
+_TRAILING_NUMBER = re.compile(rb",\s*(\d+)\s*\]\s*$")
+
+
+class Bitfinex(Exchange):
+    """Bitfinex v2 ``book`` channels, price (``P0``..) and raw (``R0``) books. A new
+    connection starts with every recorded channel open (so a clean replay delivers every
+    recorded frame and its sequence number unchanged); an unsubscribe closes one, a subscribe after its
+    recorded ``subscribed`` event gets the same ``chanId`` back with a snapshot of the true
+    book. With SEQ_ALL in the recorded ``conf``, each channel message sent is renumbered per
+    connection from 1 (a clean replay keeps the recorded numbers)."""
+
+    def __init__(self, recording):
+        super().__init__(recording)
+        self.keys, self.subscribed, self.levels, self.orders = {}, {}, {}, {}
+        self.numbered = False
+        for frame in recording.sent:
+            message = json.loads(frame.data)
+            if message.get("event") == "conf":
+                self.numbered = bool(int(message.get("flags", 0)) & 65536)
+        self.recorded_keys = []
+        for frame in recording.received:
+            if b'"subscribed"' in frame.data:
+                message = json.loads(frame.data)
+                self.recorded_keys.append((message["channel"], message["symbol"]))
+
+    def channel(self, message):
+        if isinstance(message, dict):
+            if message.get("event") != "subscribed":
+                return None
+            key = (message["channel"], message["symbol"])
+            self.keys[message["chanId"]] = key
+            self.subscribed[key] = message
+            return key
+        return self.keys.get(message[0])
+
+    def url_channels(self, url):
+        return list(self.recorded_keys)
+
+    def observe(self, key, message):
+        if key is None or key[0] != "book" or not isinstance(message, list):
+            return
+        body, symbol = message[1], key[1]
+        if not isinstance(body, list):
+            return  # hb, cs
+        raw = self.subscribed[key].get("prec") == "R0"
+        if not body or isinstance(body[0], list):
+            self.levels[symbol], self.orders[symbol] = {}, {}
+            entries = body
+        else:
+            entries = [body]
+        for entry in entries:
+            if raw:
+                order_id, price, amount = entry
+                if price == 0:
+                    self.orders[symbol].pop(order_id, None)
+                else:
+                    self.orders[symbol][order_id] = (_text(price), _text(amount))
+            else:
+                price, count, amount = entry
+                if count == 0:
+                    self.levels[symbol].pop(_text(price), None)
+                else:
+                    self.levels[symbol][_text(price)] = (count, _text(amount))
+
+    def book(self, symbol):
+        book, totals = LevelBook(), {}
+        if self.subscribed[("book", symbol)].get("prec") == "R0":
+            for price, amount in self.orders[symbol].values():
+                totals[price] = totals.get(price, Decimal(0)) + Decimal(amount)
+        else:
+            totals = {price: Decimal(amount) for price, (_, amount) in
+                      self.levels[symbol].items()}
+        for price, amount in totals.items():
+            size = str(abs(amount))
+            book.set("bid" if amount > 0 else "ask", price, [price, size], size)
+        return book
+
+    def requests(self, message):
+        if not isinstance(message, dict):
+            return []
+        if message.get("event") == "subscribe":
+            return [("subscribe", (message["channel"], message["symbol"]))]
+        if message.get("event") == "unsubscribe" and message.get("chanId") in self.keys:
+            return [("unsubscribe", self.keys[message["chanId"]])]
+        return []
+
+    def ack(self, op, key, message):
+        if op == "unsubscribe":
+            return [_dumps({"event": "unsubscribed", "status": "OK",
+                            "chanId": self.subscribed[key]["chanId"]})]
+        return [_dumps(self.subscribed[key])] if key in self.subscribed else []
+
+    def snapshot(self, key):
+        if key[0] != "book" or key not in self.subscribed:
+            return []
+        symbol, channel = key[1], self.subscribed[key]["chanId"]
+        if self.subscribed[key].get("prec") == "R0":
+            orders = self.orders[symbol].items()
+            entries = [[order_id, _number(p), _number(a)] for order_id, (p, a) in orders]
+        else:
+            def best_first(item):
+                ask = Decimal(item[1][1]) < 0
+                return ask, Decimal(item[0]) if ask else -Decimal(item[0])
+
+            ordered = sorted(self.levels[symbol].items(), key=best_first)
+            entries = [[_number(p), count, _number(a)] for p, (count, a) in ordered]
+        message = [channel, entries] + ([0] if self.numbered else [])
+        return [_dumps(message)]
+
+    def rewrite(self, data, connection):
+        if not self.numbered or not data.startswith(b"["):
+            return data
+        connection.numbered += 1
+        match = _TRAILING_NUMBER.search(data)
+        if int(match[1]) == connection.numbered:
+            return data
+        connection.renumbered += 1
+        return data[:match.start(1)] + str(connection.numbered).encode() + data[match.end(1):]
