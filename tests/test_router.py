@@ -82,6 +82,48 @@ def test_twins_agree(twin, case):
     assert routes[0] == routes[1]
 
 
+@settings(max_examples=200, deadline=None)
+@given(case=routers())
+def test_twins_agree_on_the_fallback_and_it_is_feasible(twin, case):
+    venues, (side, quantity, limit) = case
+    try:
+        exact = build(pure, venues).route(side, quantity, limit_price=limit, **EXACT)
+    except RouteError:
+        return
+    routes = [build(module, venues).route(side, quantity, limit_price=limit, max_cells=0)
+              for module in (pure, twin)]
+    assert routes[0] == routes[1]
+    rough = routes[1]
+    assert rough.filled <= exact.filled
+    if rough.filled == exact.filled:
+        assert rough.cost >= exact.cost
+    params = {name: p for name, p, _, _ in venues}
+    for child in rough.children:
+        lot, minimum = params[child.name].get("lot_size", 1), params[child.name].get("min_size", 0)
+        assert child.quantity % lot == 0 and child.quantity >= minimum
+        if side == pure.SELL and "base_balance" in params[child.name]:
+            assert child.quantity <= params[child.name]["base_balance"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(case=routers())
+def test_split_into_matches_route(twin, case):
+    import numpy as np
+
+    venues, (side, quantity, limit) = case
+    router = build(twin, venues)
+    out = np.full((len(venues), 2), -1, dtype=np.int64)
+    try:
+        route = router.route(side, quantity, limit_price=limit, **EXACT)
+    except RouteError:
+        return
+    assert router.split_into(out, side, quantity, limit_price=limit, **EXACT) == route.filled
+    expected = np.zeros((len(venues), 2), dtype=np.int64)
+    for child in route.children:
+        expected[child.venue] = (child.quantity, child.limit_price)
+    assert (out == expected).all()
+
+
 # --- the seed's example: 100 BTC sold across three exchanges --------------------------------
 
 
@@ -225,6 +267,8 @@ def test_children_arrive_together(twin):
     (lambda r: r.set_levels(0, 1, [(100, -5)]), "levels[0][1]"),
     (lambda r: r.set_levels(0, 2, []), "side"),
     (lambda r: r.set_levels(7, 0, []), "venue"),
+    (lambda r: r.split_into([[0, 0]] * 3, "buy", 5), "out"),
+    (lambda r: r.split_into(__import__("numpy").zeros((2, 2), "int64"), "buy", 5), "out"),
 ])
 def test_bad_input_names_the_field(twin, call, field):
     router = three_venues(twin)

@@ -45,12 +45,26 @@ cdef class Router:
     cdef VenueC venues[64]
     cdef int n_venues
     cdef InPlay play[64]
+    cdef int n_play        # the last request's venues in play, its side and quantity
+    cdef int c_side
+    cdef int64_t c_quantity
+    cdef tuple request     # (limit, fallback, exclusion mask) of the last request
+    cdef int ids[64]       # scratch for the greedy and the fallback
+    cdef int64_t caps[64]
+    cdef int64_t spare[64]
 
     cdef int _sync(self, int slot) except -1
     cdef int _in_play(self, int side, bint has_limit, int64_t limit, bint has_fallback,
                       int64_t fallback, unsigned long long mask) except -1
-    cdef int _greedy(self, int count, int64_t quantity, int64_t* lots) except -1
-    cdef int _dp(self, int count, int64_t quantity, int64_t* lots, double deadline,
+    cdef object _solve(self, object side, object quantity, object limit_price,
+                       object fallback_price, object exclude, object time_limit_ms,
+                       object max_cells, int64_t* lots)
+    cdef int _greedy(self, int count, int* ids, int64_t* caps, int64_t quantity,
+                     int64_t* lots) except -1
+    cdef int _dp(self, int count, int64_t quantity, int64_t* lots, double seconds,
                  int64_t max_cells) except -1
+    cdef int _fallback(self, int count, int64_t quantity, int64_t* lots) except -1
+    cdef int64_t _rounded_greedy(self, int count, bint* active, int64_t quantity,
+                                 int64_t* lots, int128* cost) except -1
     cdef object _assemble(self, int side, int64_t quantity, int count, int64_t* lots,
                           object method)

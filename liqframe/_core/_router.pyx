@@ -13,6 +13,9 @@ per-route work on C mirrors of every venue's book:
 - the dynamic programme is the pure twin's, in 128-bit integers, with the same tie rules.
 """
 from cpython.long cimport PyLong_CheckExact
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_SET_ITEM
+from cpython.object cimport PyTypeObject
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
@@ -29,6 +32,7 @@ from liqframe._core.router import (  # noqa: F401  (re-exported: the same public
     DEFAULT_MAX_CELLS,
     DEFAULT_TIME_LIMIT_MS,
     DP,
+    DP_NS_PER_STEP_COMPILED as DP_NS_PER_STEP,
     FALLBACK,
     FEE_SCALE,
     GREEDY,
@@ -46,13 +50,18 @@ from liqframe._core.router import (  # noqa: F401  (re-exported: the same public
     fallback,
     options_args,
     parse_side,
+    predicted_seconds,
     randomise,
     route_args,
+    split_array,
 )
 from liqframe._core.router import Router as _PureRouter
 
 cdef extern from *:
     ctypedef unsigned long long uint128 "unsigned __int128"
+
+cdef extern from "Python.h":
+    object PyType_GenericAlloc(PyTypeObject* type, Py_ssize_t nitems)
 
 cdef int64_t C_FEE_SCALE = FEE_SCALE
 cdef int64_t C_PROB_SCALE = PROB_SCALE
@@ -72,6 +81,18 @@ cdef object _from_i128(int128 value):
     if -9223372036854775807 <= value <= 9223372036854775807:
         return <int64_t>value
     return value  # Cython converts __int128 exactly, through its bytes
+
+
+cdef object _record(object cls, tuple values):
+    """An instance of the namedtuple ``cls`` holding ``values``, without the generic
+    ``tuple.__new__`` path (a namedtuple has tuple's layout and no other state)."""
+    cdef Py_ssize_t i, n = len(values)
+    record = PyType_GenericAlloc(<PyTypeObject*>cls, n)
+    for i in range(n):
+        item = values[i]
+        Py_INCREF(item)
+        PyTuple_SET_ITEM(record, i, item)
+    return record
 
 
 cdef double _now():
@@ -102,6 +123,12 @@ cdef inline int128 _notional_of(BookSide* book, int64_t q, int64_t* worst) noexc
     return book.notional[i] + <int128>book.prices[i] * (q - book.cum[i])
 
 
+cdef inline int128 _cost(InPlay* v, int64_t q) noexcept nogil:
+    """Expected cost of the first q lots, fixed fee excluded."""
+    cdef int64_t worst
+    return v.a * _notional_of(v.book, q, &worst) + v.b * q
+
+
 cdef inline Py_ssize_t _upper(InPlay* v, int128 key, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
     """The first level in [lo, hi) whose per-lot cost is above ``key`` (hi if none)."""
     cdef Py_ssize_t mid
@@ -114,9 +141,9 @@ cdef inline Py_ssize_t _upper(InPlay* v, int128 key, Py_ssize_t lo, Py_ssize_t h
     return lo
 
 
-cdef inline int64_t _lots_to(InPlay* v, Py_ssize_t levels) noexcept nogil:
+cdef inline int64_t _lots_to(InPlay* v, int64_t cap, Py_ssize_t levels) noexcept nogil:
     cdef int64_t lots = v.book.cum[levels]
-    return lots if lots < v.cap else v.cap
+    return lots if lots < cap else cap
 
 
 cdef void _free_side(BookSide* side) noexcept:
@@ -220,56 +247,87 @@ cdef class Router:
     def route(self, side, quantity, *, limit_price=None, fallback_price=None,
               exclude=_NO_EXCLUDE, time_limit_ms=DEFAULT_TIME_LIMIT_MS,
               max_cells=DEFAULT_MAX_CELLS, jitter_us=0, max_slices=1, seed=None):
-        cdef int c_side, count, k
-        cdef int64_t c_quantity, c_limit = 0, c_fallback = 0
-        cdef unsigned long long mask = 0
         cdef int64_t lots[64]
-        cdef bint plain, proportional
+        cdef int count
+        if not (jitter_us == 0 and max_slices == 1):
+            options_args(time_limit_ms, max_cells, jitter_us, max_slices)
+        method = self._solve(side, quantity, limit_price, fallback_price, exclude,
+                             time_limit_ms, max_cells, lots)
+        count = self.n_play
+        route = self._assemble(self.c_side, self.c_quantity, count, lots, method)
+        if jitter_us or max_slices > 1:
+            route = randomise(route, self._pure_in_play(), jitter_us, max_slices, seed)
+        return route
+
+    def split_into(self, out, side, quantity, *, limit_price=None, fallback_price=None,
+                   exclude=_NO_EXCLUDE, time_limit_ms=DEFAULT_TIME_LIMIT_MS,
+                   max_cells=DEFAULT_MAX_CELLS):
+        cdef int64_t lots[64]
+        cdef int64_t[:, ::1] view
+        cdef int64_t filled = 0, worst
+        cdef int k
+        view = split_array(out, self.n_venues)
+        self._solve(side, quantity, limit_price, fallback_price, exclude, time_limit_ms,
+                    max_cells, lots)
+        view[:, :] = 0
+        for k in range(self.n_play):
+            if lots[k]:
+                _notional_of(self.play[k].book, lots[k], &worst)
+                view[self.play[k].slot, 0] = lots[k]
+                view[self.play[k].slot, 1] = worst
+                filled += lots[k]
+        return filled
+
+    cdef object _solve(self, object side, object quantity, object limit_price,
+                       object fallback_price, object exclude, object time_limit_ms,
+                       object max_cells, int64_t* lots):
+        """Validate a route call, put the venues in play and fill ``lots`` for each; return
+        the method."""
+        cdef int k, count
+        cdef int64_t c_limit = 0, c_fallback = 0
+        cdef unsigned long long mask = 0
+        cdef bint proportional = True
         cdef VenueC* v
-        # The common call (ints, no exclusions, default options) skips the generic validation.
+        # The common call (ints, no exclusions, default bounds) skips the generic validation.
         if (PyLong_CheckExact(side) and (side == 1 or side == -1) and PyLong_CheckExact(quantity)
                 and 0 < quantity <= MAX_LOTS and limit_price is None and fallback_price is None
                 and exclude is _NO_EXCLUDE):
-            c_side, c_quantity = side, quantity
+            self.c_side, self.c_quantity = side, quantity
         else:
             py_side, quantity, limit, fallback_, py_mask = route_args(
                 side, quantity, limit_price, fallback_price, exclude, self.n_venues)
-            c_side, c_quantity, mask = py_side, quantity, py_mask
+            self.c_side, self.c_quantity, mask = py_side, quantity, py_mask
             if limit is not None:
                 c_limit = limit
             if fallback_ is not None:
                 c_fallback = fallback_
-        plain = (time_limit_ms is DEFAULT_TIME_LIMIT_MS and max_cells is DEFAULT_MAX_CELLS
-                 and jitter_us == 0 and max_slices == 1)
-        if not plain:
-            max_cells, jitter_us, max_slices = options_args(time_limit_ms, max_cells, jitter_us,
-                                                            max_slices)
-        count = self._in_play(c_side, limit_price is not None, c_limit,
+        if not (time_limit_ms is DEFAULT_TIME_LIMIT_MS and max_cells is DEFAULT_MAX_CELLS):
+            max_cells = options_args(time_limit_ms, max_cells, 0, 1)[0]
+        self.request = (None if limit_price is None else c_limit,
+                        None if fallback_price is None else c_fallback, mask)
+        count = self._in_play(self.c_side, limit_price is not None, c_limit,
                               fallback_price is not None, c_fallback, mask)
+        self.n_play = count
         for k in range(count):
             lots[k] = 0
-        proportional = True
-        for k in range(count):
             v = &self.venues[self.play[k].slot]
             if v.fixed_fee != 0 or v.lot_size != 1 or v.min_size > 1:
                 proportional = False
-                break
         if proportional:
-            self._greedy(count, c_quantity, lots)
-            route = self._assemble(c_side, c_quantity, count, lots, GREEDY)
-        elif self._dp(count, c_quantity, lots, _now() + time_limit_ms / 1000.0, max_cells):
-            route = self._assemble(c_side, c_quantity, count, lots, DP)
-        else:
-            venues = self._pure._in_play(c_side, c_limit if limit_price is not None else None,
-                                         c_fallback if fallback_price is not None else None,
-                                         mask)
-            route = assemble(c_side, c_quantity, venues, fallback(c_quantity, venues), FALLBACK)
-        if jitter_us or max_slices > 1:
-            venues = self._pure._in_play(c_side, c_limit if limit_price is not None else None,
-                                         c_fallback if fallback_price is not None else None,
-                                         mask)
-            route = randomise(route, venues, jitter_us, max_slices, seed)
-        return route
+            for k in range(count):
+                self.ids[k] = k
+                self.caps[k] = self.play[k].cap
+            self._greedy(count, self.ids, self.caps, self.c_quantity, lots)
+            return GREEDY
+        if self._dp(count, self.c_quantity, lots, time_limit_ms / 1000.0, max_cells):
+            return DP
+        self._fallback(count, self.c_quantity, lots)
+        return FALLBACK
+
+    def _pure_in_play(self):
+        """The pure twin's view of the venues in play for the last request (cold paths)."""
+        limit, fallback_, mask = self.request
+        return self._pure._in_play(self.c_side, limit, fallback_, mask)
 
     cdef int _in_play(self, int side, bint has_limit, int64_t limit, bint has_fallback,
                       int64_t fallback, unsigned long long mask) except -1:
@@ -358,8 +416,10 @@ cdef class Router:
             count += 1
         return count
 
-    cdef int _greedy(self, int count, int64_t quantity, int64_t* lots) except -1:
-        """Lots per venue in play, cheapest lots first (see the module docstring)."""
+    cdef int _greedy(self, int count, int* ids, int64_t* caps, int64_t quantity,
+                     int64_t* lots) except -1:
+        """Lots for the venues in play ``ids[0..count)`` capped at ``caps``, cheapest lots
+        first (see the module docstring); ``lots[j]`` is for ``ids[j]``."""
         cdef Py_ssize_t lo[64]
         cdef Py_ssize_t hi[64]
         cdef Py_ssize_t up[64]
@@ -375,13 +435,13 @@ cdef class Router:
             return 0
         high = 0
         for k in range(count):
-            total += self.play[k].cap
+            total += caps[k]
         target = quantity if quantity < total else total
         for k in range(count):
-            v = &self.play[k]
+            v = &self.play[ids[k]]
             # Only the levels up to the one that reaches the cap (or the whole order) count.
             lo[k] = 0
-            hi[k] = _level_of(v.book.cum, v.levels, v.cap if v.cap < target else target) + 1
+            hi[k] = _level_of(v.book.cum, v.levels, caps[k] if caps[k] < target else target) + 1
             key = v.a * v.book.prices[hi[k] - 1] + v.b
             if k == 0 or key > high:
                 high = key
@@ -393,7 +453,7 @@ cdef class Router:
             m = 0
             weight_total = 0
             for k in range(count):
-                v = &self.play[k]
+                v = &self.play[ids[k]]
                 width = hi[k] - lo[k]
                 if width <= 0 or v.a * v.book.prices[lo[k]] + v.b >= high:
                     continue
@@ -421,8 +481,8 @@ cdef class Router:
             pivot = keys[j]
             reached = 0
             for k in range(count):
-                up[k] = _upper(&self.play[k], pivot, lo[k], hi[k])
-                reached += _lots_to(&self.play[k], up[k])
+                up[k] = _upper(&self.play[ids[k]], pivot, lo[k], hi[k])
+                reached += _lots_to(&self.play[ids[k]], caps[k], up[k])
             if reached >= target:
                 high = pivot
                 for k in range(count):
@@ -433,15 +493,15 @@ cdef class Router:
         # Every lot cheaper than t* = high is taken; lots at t* go by latency, then venue.
         below = 0
         for k in range(count):
-            v = &self.play[k]
-            lots[k] = _lots_to(v, _upper(v, high - 1, 0, hi[k]))
+            v = &self.play[ids[k]]
+            lots[k] = _lots_to(v, caps[k], _upper(v, high - 1, 0, hi[k]))
             below += lots[k]
         for k in range(count):
             order[k] = k
         for k in range(1, count):  # insertion sort by (latency, k): a stable sort by latency
             t = order[k]
             j = k - 1
-            while j >= 0 and self.play[order[j]].latency_us > self.play[t].latency_us:
+            while j >= 0 and self.play[ids[order[j]]].latency_us > self.play[ids[t]].latency_us:
                 order[j + 1] = order[j]
                 j -= 1
             order[j + 1] = t
@@ -449,17 +509,19 @@ cdef class Router:
             if below >= target:
                 break
             k = order[j]
-            v = &self.play[k]
-            room = _lots_to(v, _upper(v, high, 0, v.levels)) - lots[k]
+            v = &self.play[ids[k]]
+            room = _lots_to(v, caps[k], _upper(v, high, 0, v.levels)) - lots[k]
             if room > target - below:
                 room = target - below
             lots[k] += room
             below += room
         return 0
 
-    cdef int _dp(self, int count, int64_t quantity, int64_t* lots, double deadline,
+    cdef int _dp(self, int count, int64_t quantity, int64_t* lots, double seconds,
                  int64_t max_cells) except -1:
-        """Exact lots per venue in play; 0 when past ``max_cells`` or ``deadline``."""
+        """Exact lots per venue in play; 0 when past ``max_cells`` or ``seconds`` (or
+        predicted to be)."""
+        cdef double deadline = _now() + seconds
         cdef int64_t units = 0, total = 0, n, a_, b_
         cdef int64_t step[64]
         cdef int64_t jmin[64]
@@ -482,6 +544,8 @@ cdef class Router:
             total += jmax[k] * c.lot_size
         n = (quantity if quantity < total else total) // units
         if <double>count * (n + 1) > max_cells or n >= 2**31 - 1:
+            return 0
+        if predicted_seconds(count, n, DP_NS_PER_STEP) > seconds:
             return 0
         cdef int128* best = <int128*>malloc((n + 1) * sizeof(int128))
         cdef int128* fresh = <int128*>malloc((n + 1) * sizeof(int128))
@@ -546,6 +610,117 @@ cdef class Router:
             free(values)
             free(argmins)
 
+    cdef int _fallback(self, int count, int64_t quantity, int64_t* lots) except -1:
+        """The pure twin's ``fallback`` over the venues in play, in C."""
+        cdef bint active[64]
+        cdef int64_t trial[64]
+        cdef int64_t best_filled, filled, improved_filled = 0
+        cdef int128 best_cost, cost, improved_cost = 0
+        cdef int k, j, drop
+        cdef bint better
+        for k in range(count):
+            active[k] = True
+        best_filled = self._rounded_greedy(count, active, quantity, lots, &best_cost)
+        while True:
+            drop = -1
+            for k in range(count):
+                if not active[k] or not lots[k]:
+                    continue
+                active[k] = False
+                filled = self._rounded_greedy(count, active, quantity, trial, &cost)
+                active[k] = True
+                if drop < 0:
+                    better = filled > best_filled or (filled == best_filled and cost < best_cost)
+                else:
+                    better = filled > improved_filled or (
+                        filled == improved_filled and cost < improved_cost)
+                if better:
+                    drop, improved_filled, improved_cost = k, filled, cost
+                    for j in range(count):
+                        self.spare[j] = trial[j]
+            if drop < 0:
+                return 0
+            active[drop] = False
+            best_filled, best_cost = improved_filled, improved_cost
+            for j in range(count):
+                lots[j] = self.spare[j]
+
+    cdef int64_t _rounded_greedy(self, int count, bint* active, int64_t quantity,
+                                 int64_t* lots, int128* cost) except -1:
+        """The pure twin's ``_rounded_greedy``: fills ``lots``, returns the lots filled and
+        sets ``cost``."""
+        cdef int ids[64]
+        cdef int64_t caps[64]
+        cdef int64_t shares[64]
+        cdef int64_t smallest[64]
+        cdef int m = 0, k, j, pick
+        cdef int64_t lot, cap, total = 0, target, remaining, size, q, best_size = 0, worst
+        cdef int64_t filled = 0
+        cdef int128 delta, quotient, rest, best_quotient = 0, best_rest = 0
+        cdef InPlay* v
+        cdef VenueC* c
+        for k in range(count):
+            lots[k] = 0
+            c = &self.venues[self.play[k].slot]
+            lot = c.lot_size
+            smallest[k] = max(lot, (c.min_size + lot - 1) // lot * lot)
+            if not active[k]:
+                continue
+            cap = self.play[k].cap // lot * lot
+            if cap >= smallest[k]:
+                ids[m] = k
+                caps[m] = cap
+                total += cap
+                m += 1
+        self._greedy(m, ids, caps, quantity, shares)
+        target = quantity if quantity < total else total
+        remaining = target
+        for j in range(m):
+            k = ids[j]
+            lot = self.venues[self.play[k].slot].lot_size
+            q = shares[j] // lot * lot
+            lots[k] = q if q >= smallest[k] else 0
+            remaining -= lots[k]
+        while remaining > 0:
+            pick = -1
+            for j in range(m):
+                k = ids[j]
+                v = &self.play[k]
+                c = &self.venues[v.slot]
+                size = c.lot_size if lots[k] else smallest[k]
+                if size > remaining or lots[k] + size > caps[j]:
+                    continue
+                delta = _cost(v, lots[k] + size) - _cost(v, lots[k])
+                if not lots[k]:
+                    delta += c.fixed_fee
+                # delta / size as floor quotient and remainder: exact, and the cross products
+                # of remainders and sizes stay within 80 bits.
+                quotient = delta // size
+                rest = delta - quotient * size
+                if rest < 0:
+                    quotient -= 1
+                    rest += size
+                if pick >= 0:
+                    if quotient > best_quotient:
+                        continue
+                    if quotient == best_quotient:
+                        if rest * best_size > best_rest * size:
+                            continue
+                        if (rest * best_size == best_rest * size
+                                and v.latency_us >= self.play[pick].latency_us):
+                            continue
+                pick, best_quotient, best_rest, best_size = k, quotient, rest, size
+            if pick < 0:
+                break
+            lots[pick] += best_size
+            remaining -= best_size
+        cost[0] = 0
+        for k in range(count):
+            if lots[k]:
+                cost[0] += _cost(&self.play[k], lots[k]) + self.venues[self.play[k].slot].fixed_fee
+                filled += lots[k]
+        return filled
+
     cdef object _assemble(self, int side, int64_t quantity, int count, int64_t* lots,
                           object method):
         cdef int k
@@ -569,12 +744,11 @@ cdef class Router:
             sum_notional += notional
             sum_fee += fee
             sum_cost += cost
-            children.append(tuple.__new__(Child, (
+            children.append(_record(Child, (
                 v.slot, self.names[v.slot], lots[k], worst, _from_i128(notional),
                 _from_i128(fee), _from_i128(cost), latency - v.latency_us)))
-        return tuple.__new__(Route, (side, quantity, filled, tuple(children),
-                                     _from_i128(sum_notional), _from_i128(sum_fee),
-                                     _from_i128(sum_cost), method))
+        return _record(Route, (side, quantity, filled, tuple(children), _from_i128(sum_notional),
+                               _from_i128(sum_fee), _from_i128(sum_cost), method))
 
 
 cdef void _convolve(int128* f, int64_t stride, int64_t n, int128* g, int64_t jmin, int64_t jmax,

@@ -41,9 +41,12 @@ Methods (``Route.method``):
   apart from the fixed fee, so each venue's step is a min-plus convolution with a convex
   function, done by divide and conquer over monotone optimal splits.
 - ``"fallback"``: when the programme would need more than ``max_cells`` cells (venues times
-  quantity units) or runs past ``time_limit_ms``: a greedy in whole lots (each venue's first
-  child is its minimum size and carries its fixed fee, priced per lot), then local improvement
-  (drop the venue whose removal saves the most, while the filled quantity stays the same).
+  quantity units), runs past ``time_limit_ms``, or is predicted to (cells x log2(units) x
+  ``DP_NS_PER_STEP``, each twin its own): the greedy walk with each venue capped to
+  whole lots, each share rounded down to the venue's lot and dropped below its minimum, the
+  rest topped up chunk by chunk cheapest per lot first (a venue's first chunk is its minimum
+  and carries its fixed fee); then local improvement: drop the venue whose removal fills more
+  or, filling as much, costs least, and repeat while that helps.
   Always feasible (lots, minimums, caps, limit), usually optimal, not guaranteed so: it may
   cost more, and fill less when lot sizes do not add up, than the exact programme.
 
@@ -94,6 +97,10 @@ MAX_BALANCE = 2**120
 UNREACHABLE = 2**125
 DEFAULT_TIME_LIMIT_MS = 50
 DEFAULT_MAX_CELLS = 4_000_000
+#: Nanoseconds one step of the programme takes (about; each twin its own), to predict its run
+#: time: when the prediction is past the time bound the programme is not started.
+DP_NS_PER_STEP = 300
+DP_NS_PER_STEP_COMPILED = 3
 GREEDY = "greedy"
 DP = "dp"
 FALLBACK = "fallback"
@@ -234,6 +241,22 @@ def route_args(side, quantity, limit_price, fallback_price, exclude, n_venues):
             raise InvalidValue("exclude", venue, f"is not a venue index below {n_venues}")
         mask |= 1 << index
     return side, quantity, limit, fallback, mask
+
+
+def predicted_seconds(venues, units, ns_per_step):
+    """The programme's predicted run time: venues x units cells, log2(units) steps each."""
+    return venues * (units + 1) * math.log2(units + 2) * ns_per_step / 1e9
+
+
+def split_array(out, n_venues):
+    """``out`` checked as a writable C-contiguous int64 array of shape (n_venues, 2)."""
+    if (not isinstance(out, np.ndarray) or out.dtype != np.int64 or out.shape != (n_venues, 2)
+            or not out.flags.c_contiguous or not out.flags.writeable):
+        shown = (f"{out.dtype} array of shape {out.shape}" if isinstance(out, np.ndarray)
+                 else type(out).__name__)
+        raise InvalidValue("out", shown, f"must be a writable C-contiguous int64 array of "
+                                         f"shape ({n_venues}, 2)")
+    return out
 
 
 def options_args(time_limit_ms, max_cells, jitter_us, max_slices):
@@ -457,6 +480,21 @@ class Router:
             route = randomise(route, venues, jitter_us, max_slices, seed)
         return route
 
+    def split_into(self, out, side, quantity, *, limit_price=None, fallback_price=None,
+                   exclude=(), time_limit_ms=DEFAULT_TIME_LIMIT_MS,
+                   max_cells=DEFAULT_MAX_CELLS):
+        """Route like :meth:`route` but only write, for each venue, its lots and the limit
+        price of its child (0, 0 when it has none) into the int64 array ``out`` of shape
+        (venues, 2), and return the lots filled. Nothing is allocated per call."""
+        array = split_array(out, len(self._params))
+        route = self.route(side, quantity, limit_price=limit_price,
+                           fallback_price=fallback_price, exclude=exclude,
+                           time_limit_ms=time_limit_ms, max_cells=max_cells)
+        array[:] = 0
+        for child in route.children:
+            array[child.venue] = (child.quantity, child.limit_price)
+        return route.filled
+
     def _kernels(self):
         return greedy, dp
 
@@ -504,10 +542,10 @@ def solve(side, quantity, venues, time_limit_ms, max_cells, kernels):
     units = 0
     for v in venues:
         units = math.gcd(units, v.params.lot_size)
-    lots = dp_kernel(quantity, venues, units, time.perf_counter() + time_limit_ms / 1000,
-                     max_cells) if venues else []
+    lots = dp_kernel(quantity, venues, units, time_limit_ms / 1000, max_cells) if venues else []
     if lots is None:
-        return assemble(side, quantity, venues, fallback(quantity, venues), FALLBACK)
+        return assemble(side, quantity, venues, fallback(quantity, venues, greedy_kernel),
+                        FALLBACK)
     return assemble(side, quantity, venues, lots, DP)
 
 
@@ -568,10 +606,14 @@ def dp_shape(quantity, venues, units):
     return shapes, min(quantity, total) // units
 
 
-def dp(quantity, venues, units, deadline, max_cells):
-    """Exact lots per venue (module docstring), or None past ``max_cells`` or ``deadline``."""
+def dp(quantity, venues, units, seconds, max_cells):
+    """Exact lots per venue (module docstring), or None past ``max_cells`` or ``seconds`` (or
+    predicted to be)."""
+    deadline = time.perf_counter() + seconds
     shapes, n = dp_shape(quantity, venues, units)
-    if len(venues) * (n + 1) > max_cells:
+    if len(venues) * (n + 1) > max_cells or n >= 2**31 - 1:
+        return None
+    if predicted_seconds(len(venues), n, DP_NS_PER_STEP) > seconds:
         return None
     best = [0] + [UNREACHABLE] * n
     choices = []
@@ -626,58 +668,72 @@ def convolve(f, g, jmin, jmax):
     return values, argmins
 
 
-def fallback(quantity, venues):
-    """Greedy in whole lots, then drop venues while that lowers the cost (module docstring)."""
-    active = set(range(len(venues)))
-    lots, cost = _chunk_greedy(quantity, venues, active)
-    filled = sum(lots)
+def fallback(quantity, venues, greedy_kernel=None):
+    """Lots per venue by rounded greedy, then dropping venues while that helps (module
+    docstring). ``greedy_kernel`` is the twin's greedy (this module's by default)."""
+    kernel = greedy_kernel or greedy
+    active = list(range(len(venues)))
+    best = _rounded_greedy(quantity, venues, active, kernel)
     while True:
-        best = None
-        for k in sorted(k for k in active if lots[k]):
-            trial, trial_cost = _chunk_greedy(quantity, venues, active - {k})
-            if sum(trial) == filled and trial_cost < (best[2] if best else cost):
-                best = (k, trial, trial_cost)
-        if best is None:
-            return lots
-        active.discard(best[0])
-        lots, cost = best[1], best[2]
+        improved = None
+        for k in active:
+            if not best[0][k]:
+                continue
+            trial = _rounded_greedy(quantity, venues, [j for j in active if j != k], kernel)
+            if _better(trial, improved[0] if improved else best):
+                improved = (trial, k)
+        if improved is None:
+            return best[0]
+        best = improved[0]
+        active.remove(improved[1])
 
 
-def _chunk_greedy(quantity, venues, active):
-    """Take whole-lot chunks cheapest per lot first; a venue's first chunk is its minimum
-    size and carries its fixed fee. Returns (lots per venue, total cost)."""
+def _better(trial, incumbent):
+    """More lots first, then less cost; ``(lots, filled, cost)`` triples."""
+    return trial[1] > incumbent[1] or (trial[1] == incumbent[1] and trial[2] < incumbent[2])
+
+
+def _rounded_greedy(quantity, venues, members, kernel):
+    """``(lots, filled, cost)``: the greedy over ``members`` with caps in whole lots, each
+    venue's share rounded down to its lot and dropped below its minimum, then the rest topped
+    up chunk by chunk, cheapest per lot first (a venue's first chunk is its minimum and carries
+    its fixed fee; ties to the lower latency, then the earlier venue)."""
     lots = [0] * len(venues)
-    remaining = quantity
-    heap = []
-
-    def push(k):
+    pool = []
+    for k in members:
         v = venues[k]
-        lot, q = v.params.lot_size, lots[k]
-        size = max(lot, -(-v.params.min_size // lot) * lot) if q == 0 else lot
-        if q + size > v.cap:
-            return
-        extra = v.params.fixed_fee if q == 0 else 0
-        per_lot = Fraction(v.cost(q + size) - v.cost(q) + extra, size)
-        heapq.heappush(heap, (per_lot, v.params.latency_us, k, size))
+        lot = v.params.lot_size
+        cap = v.cap // lot * lot
+        if cap >= _smallest(v.params):
+            pool.append((k, Venues(v.index, v.params, v.book, v.levels, cap, v.a, v.b)))
+    shares = kernel(quantity, [v for _, v in pool])
+    target = min(quantity, sum(v.cap for _, v in pool))
+    for (k, v), q in zip(pool, shares):
+        q = q // v.params.lot_size * v.params.lot_size
+        lots[k] = q if q >= _smallest(v.params) else 0
+    remaining = target - sum(lots)
+    while remaining > 0:
+        best = None
+        for k, v in pool:
+            size = v.params.lot_size if lots[k] else _smallest(v.params)
+            if size > remaining or lots[k] + size > v.cap:
+                continue
+            extra = 0 if lots[k] else v.params.fixed_fee
+            per_lot = Fraction(v.cost(lots[k] + size) - v.cost(lots[k]) + extra, size)
+            if best is None or (per_lot, v.params.latency_us) < best[:2]:
+                best = (per_lot, v.params.latency_us, k, size)
+        if best is None:
+            break
+        lots[best[2]] += best[3]
+        remaining -= best[3]
+    cost = sum(venues[k].cost(q) + venues[k].params.fixed_fee for k, q in enumerate(lots) if q)
+    return lots, sum(lots), cost
 
-    for k in sorted(active):
-        push(k)
-    while heap and remaining:
-        _, _, k, size = heapq.heappop(heap)
-        if size > remaining:
-            continue
-        v = venues[k]
-        # Whole chunks inside one level all cost the same per lot: take them in one step.
-        take = size
-        if lots[k]:
-            i = _level_of(v.book.cum, lots[k] + 1)
-            in_level = v.book.cum[i + 1] - lots[k]
-            take = max(size, min(in_level, remaining, v.cap - lots[k]) // size * size)
-        lots[k] += take
-        remaining -= take
-        push(k)
-    cost = sum(v.cost(q) + v.params.fixed_fee for v, q in zip(venues, lots) if q)
-    return lots, cost
+
+def _smallest(params):
+    """A venue's smallest child: its minimum rounded up to its lot, at least one lot."""
+    lot = params.lot_size
+    return max(lot, -(-params.min_size // lot) * lot)
 
 
 # --- execution options ----------------------------------------------------------------------
@@ -710,7 +766,7 @@ def _slices(quantity, params, max_slices, rng):
     """Random sizes summing to ``quantity``, each a multiple of the lot and at least the
     minimum (one lot at least)."""
     lot = params.lot_size
-    smallest = max(lot, -(-params.min_size // lot) * lot)
+    smallest = _smallest(params)
     count = max(1, min(max_slices, quantity // smallest))
     if count == 1:
         return [quantity]
