@@ -13,8 +13,10 @@ plugin subclasses it and supplies only the venue's rules:
 - ``replay_options(recording)`` (classmethod, optional) -- the factory options that replay a
   recording of this venue, used by ``liqframe replay --venue``.
 
-Trading is not part of a market-data connector: the order methods raise
-:class:`~liqframe.errors.OrderError` naming the venue.
+Trading goes through the venue's REST client (:mod:`liqframe.connectors.trading`) named by
+``trader_class`` when the connector is given the option ``trading`` (credentials and REST
+options); otherwise the order methods raise :class:`~liqframe.errors.OrderError` naming the
+venue.
 """
 
 import asyncio
@@ -35,8 +37,11 @@ class StreamingConnector:
     #: The venue's name in messages and docs (the plugin's registered connector name).
     kind = "venue"
 
+    #: The venue's :class:`~liqframe.connectors.trading.RestTrader` (None: market data only).
+    trader_class = None
+
     def __init__(self, *, venue, instruments=(), url, markets, verify_checksums=True,
-                 reconnect_delay=0.25, max_reconnect_delay=30.0):
+                 reconnect_delay=0.25, max_reconnect_delay=30.0, trading=None):
         if not isinstance(url, str) or "://" not in url:
             raise ConfigError(f"venue {venue!r}: url {url!r} must be a ws:// or wss:// URL")
         self.venue, self.url = venue, url
@@ -48,6 +53,16 @@ class StreamingConnector:
         self.events = None
         self.session = None
         self._tasks = set()
+        #: The REST trading client, when the option ``trading`` gives credentials.
+        self.trader = None
+        if trading is not None:
+            if self.trader_class is None:
+                raise ConfigError(f"venue {venue!r}: the {self.kind} connector does not trade; "
+                                  "remove the option 'trading'")
+            if not isinstance(trading, dict):
+                raise ConfigError(f"venue {venue!r}: option 'trading' must be a table "
+                                  "{api_key, api_secret, ...}")
+            self.trader = self.trader_class(venue, self.markets, **trading)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -67,6 +82,8 @@ class StreamingConnector:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.session is not None:
             await self.session.close()
+        if self.trader is not None:
+            await self.trader.close()
 
     def stream_url(self):
         """The WebSocket URL to open (Binance puts its streams in it)."""
@@ -142,20 +159,24 @@ class StreamingConnector:
         """True when every book is in sync and no resync or fetch is under way."""
         return not self._tasks and all(feed.synced for feed in self.feeds.values())
 
-    # -- trading is another connector's job ---------------------------------------------------
+    # -- trading: through the venue's RestTrader when the option 'trading' is given -----------
 
     def _no_trading(self):
         raise OrderError(f"venue {self.venue!r}: the {self.kind} connector streams market data "
-                         "only; configure a trading connector for orders")
+                         "only; give it the option 'trading' (api_key, api_secret) for orders")
 
     async def place_order(self, order):
-        self._no_trading()
+        if self.trader is None:
+            self._no_trading()
+        return await self.trader.place_order(order)
 
     async def cancel_order(self, venue_order_id):
-        self._no_trading()
+        if self.trader is None:
+            self._no_trading()
+        await self.trader.cancel_order(venue_order_id)
 
     async def open_orders(self):
-        return []
+        return [] if self.trader is None else await self.trader.open_orders()
 
     async def balances(self):
-        return []
+        return [] if self.trader is None else await self.trader.balances()

@@ -24,6 +24,7 @@ import orjson
 
 from liqframe.connectors import Market, SnapshotSync, StreamingConnector, significant_places
 from liqframe.core import ASK, BID, NO_SEQUENCE
+from liqframe_binance.trading import BinanceTrader
 
 
 class BinanceConnector(StreamingConnector):
@@ -32,6 +33,7 @@ class BinanceConnector(StreamingConnector):
 
     kind = "binance"
     futures = False
+    trader_class = BinanceTrader  # spot orders when given the option 'trading'
     URL = "wss://stream.binance.com:9443/stream"
     REST_URL = "https://api.binance.com"
     DEPTH_PATH = "/api/v3/depth"
@@ -133,6 +135,7 @@ class BinanceFuturesConnector(BinanceConnector):
 
     kind = "binance-futures"
     futures = True
+    trader_class = None  # futures orders (/fapi/v1) are not implemented
     URL = "wss://fstream.binance.com/stream"
     REST_URL = "https://fapi.binance.com"
     DEPTH_PATH = "/fapi/v1/depth"
