@@ -219,8 +219,9 @@ class ReplayServer:
         for data in frames:
             await self._send(connection, data)
 
-    async def _send(self, connection, data):
-        data = self.exchange.rewrite(data, connection)
+    async def _send(self, connection, data, rewritten=False):
+        if not rewritten:
+            data = self.exchange.rewrite(data, connection)
         await connection.ws.send_str(data.decode())
         self.sent += 1
 
@@ -250,8 +251,9 @@ class ReplayServer:
             data = self.exchange.observe(key, message) or self.frames[index]
             if key is not None and key not in connection.subscribed:
                 continue
+            # Numbered as the venue sends it; what happens on the way comes after.
+            data = self.exchange.rewrite(data, connection)
             if "drop" in kinds:
-                self.exchange.rewrite(data, connection)  # lost on the way: its number is used
                 continue
             if "corrupt" in kinds:
                 for fault in faults:
@@ -260,15 +262,15 @@ class ReplayServer:
             if "reorder" in kinds and self._held is None:
                 self._held = data
                 continue
-            await self._send(connection, data)
+            await self._send(connection, data, rewritten=True)
             if self._held is not None:
                 held, self._held = self._held, None
-                await self._send(connection, held)
+                await self._send(connection, held, rewritten=True)
             if self.speed is None:
                 await asyncio.sleep(0)  # let the client's requests in, as a network would
         if self._held is not None:
             held, self._held = self._held, None
-            await self._send(connection, held)
+            await self._send(connection, held, rewritten=True)
         self.done.set()
 
 

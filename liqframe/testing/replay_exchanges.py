@@ -370,7 +370,8 @@ class CoinbaseAdvanced(Exchange):
 
     def ack(self, op, key, message):
         return [_dumps({"channel": "subscriptions", "timestamp": self.timestamp,
-                        "sequence_num": 0, "events": [{"subscriptions": {key[0]: [key[1]]}}]})]
+                        "sequence_num": 0,
+                        "events": [{"subscriptions": {key[0]: message.get("product_ids", [])}}]})]
 
     def snapshot(self, key):
         if key[0] != "level2" or key[1] not in self.books:

@@ -1,0 +1,97 @@
+"""Coinbase Advanced Trade ``level2`` order books.
+
+Protocol rules (Coinbase Advanced Trade WebSocket docs):
+
+- ``wss://advanced-trade-ws.coinbase.com``; one subscription per channel: ``{"type":
+  "subscribe", "product_ids": [...], "channel": "level2"}`` (``heartbeats`` keeps a quiet
+  connection open);
+- every message has ``sequence_num``, counting all messages of the connection from 0 whatever
+  their channel: a number that is not the previous plus one means a message was lost, and as
+  it could have been any book's, every book is resubscribed (``unsubscribe`` then
+  ``subscribe``, which brings a new snapshot);
+- ``{"channel": "l2_data", "events": [{"type": "snapshot"|"update", "product_id", "updates":
+  [{"side": "bid"|"offer", "price_level", "new_quantity", "event_time"}]}]}``; quantity 0
+  deletes. There is no checksum.
+"""
+
+import orjson
+
+from liqframe.connectors import ConnectionSequence, Market, StreamingConnector
+from liqframe.core import ASK, BID
+
+URL = "wss://advanced-trade-ws.coinbase.com"
+SIDES = {"bid": BID, "offer": ASK, "ask": ASK}
+
+
+class CoinbaseConnector(StreamingConnector):
+    """Coinbase Advanced Trade books; ``channels`` are the channels subscribed on the one
+    connection (their messages all count in ``sequence_num``)."""
+
+    kind = "coinbase"
+
+    def __init__(self, *, venue, instruments=(), markets, url=URL,
+                 channels=("level2", "heartbeats"), **options):
+        super().__init__(venue=venue, instruments=instruments, url=url, markets=markets,
+                         **options)
+        if "level2" not in channels:
+            raise ValueError(f"channels: {list(channels)!r} must include 'level2'")
+        self.channels = list(channels)
+        self.chain = ConnectionSequence()
+
+    def _request(self, op, channel, products):
+        return orjson.dumps({"type": op, "product_ids": products, "channel": channel})
+
+    async def subscribe(self, session):
+        for channel in self.channels:
+            await session.send(self._request("subscribe", channel, list(self.feeds)))
+
+    async def resubscribe(self, feed):
+        products = [feed.market.venue_symbol]
+        await self.session.send(self._request("unsubscribe", "level2", products))
+        await self.session.send(self._request("subscribe", "level2", products))
+
+    def connection_lost(self):
+        self.chain.reset()
+
+    def handle(self, data, received_ns):
+        message = orjson.loads(data)
+        number = message.get("sequence_num")
+        if number is not None and not self.chain.check(number):
+            self.stats.gaps += 1
+            for feed in self.feeds.values():
+                self.resync(feed, f"message lost before sequence_num {number}")
+        if message.get("channel") != "l2_data":
+            return
+        for event in message["events"]:
+            feed = self.feeds.get(event["product_id"])
+            if feed is None:
+                continue
+            market = feed.market
+            price, size = market.price, market.size
+            changes = [(SIDES[u["side"]], price(u["price_level"]), size(u["new_quantity"]))
+                       for u in event["updates"]]
+            if event["type"] == "snapshot":
+                feed.snapshot([(p, s) for side, p, s in changes if side == BID],
+                              [(p, s) for side, p, s in changes if side == ASK],
+                              event_ns=received_ns)
+            elif feed.synced:
+                feed.apply(changes, received_ns=received_ns)
+
+    @classmethod
+    def replay_options(cls, recording, server):
+        """Options replaying a recorded Advanced Trade session: the channels and products it
+        subscribed, with the increments of the recorded ``products`` REST reply."""
+        requests = [orjson.loads(f.data) for f in recording.sent]
+        channels = [r["channel"] for r in requests if r.get("type") == "subscribe"]
+        level2 = next((r for r in requests if r.get("channel") == "level2"), None)
+        if level2 is None:
+            raise ValueError("the recording has no Coinbase level2 subscription")
+        increments = {}
+        for url, _, body in recording.http:
+            if url.endswith("/products"):
+                for product in orjson.loads(body)["products"]:
+                    increments[product["product_id"]] = (product["price_increment"],
+                                                         product["base_increment"])
+        markets = {p: Market(p, p, *increments[p]).as_option() for p in level2["product_ids"]}
+        return {"venue": "coinbase", "url": server.ws_url, "markets": markets,
+                "channels": channels, "reconnect_delay": 0.05}
