@@ -27,6 +27,7 @@ import orjson
 
 from liqframe.connectors import Market, StreamingConnector, places
 from liqframe.core import ASK, BID, checksum, to_units
+from liqframe_kraken.trading import KrakenTrader
 
 V1_URL = "wss://ws.kraken.com"
 
@@ -36,6 +37,7 @@ class KrakenConnector(StreamingConnector):
     ending in ``/v2``). ``depth`` is the subscribed book depth (10, 25, 100, 500 or 1000)."""
 
     kind = "kraken"
+    trader_class = KrakenTrader  # spot orders when given the option 'trading'
 
     def __init__(self, *, venue, instruments=(), markets, url=V1_URL, depth=10, version=None,
                  **options):
