@@ -18,6 +18,8 @@ MODULES = {
     "l3book": ("L3Book",),
     "matcher": ("Matcher", "FILL_DTYPE", "venue_totals"),
     "router": ("Router", "Rerouter", "Route", "Child", "BUY", "SELL"),
+    "backtest": ("replay_events", "QuoteTouch", "EVENT_DTYPE", "QUEUE_FILL_DTYPE",
+                 "EQUITY_DTYPE"),
 }
 
 NO_EXTENSIONS = os.environ.get("LIQFRAME_NO_EXTENSIONS", "") not in ("", "0")

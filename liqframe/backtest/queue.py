@@ -1,148 +1,165 @@
 """A queue-aware fill backtest over an array of L2 book events, with latency.
 
-Events (:data:`EVENT_DTYPE`, sorted by ``exch_ts``): ``kind`` is :data:`DEPTH` (the level
-``px`` on ``side`` now holds ``qty`` lots, 0 removes it) or :data:`TRADE` (an aggressor on
-``side`` traded ``qty`` at ``px``: a BID aggressor buys from asks). ``local_ts`` is when the
-strategy sees the event (exchange time plus feed latency).
+The replay itself is the core module ``backtest`` (:func:`liqframe.core.replay_events`, compiled
+or its pure twin ``liqframe/_core/backtest.py``, whose docstring gives the event format, the
+queue models and the accounting). This module checks the options and turns a replay into a
+:class:`QueueResult`: PnL and its split, inventory statistics, fill rates and markouts.
 
-Every ``interval_ns`` of local time the strategy is called with the local view and returns the
-bid and ask it wants (prices in ticks, None for none); changed quotes are cancelled and sent
-again, and reach the exchange ``order_latency_ns`` later. A resting order joins the back of its
-level's queue. Fills are whole orders, when the volume traded at the order's price exceeds the
-queue ahead of it, or when a trade goes through its price. Cancels at the level move the order
-up depending on the queue model:
-
-- ``"conservative"``: a cancel is behind us unless the level becomes smaller than our queue
-  position (only trades advance us);
-- ``"probabilistic"``: a share ``f(front) / (f(front) + f(back))`` of each decrease is taken
-  from in front of us, ``f(x) = x**power`` (the power queue-position model).
+Units: prices in ticks, sizes in lots, money in ticks × lots (multiply by the value of one tick
+on one lot for currency).
 """
 
 import attrs
 import numpy as np
 
-from liqframe.backtest.params import integer, number
+from liqframe import core
+from liqframe._core.backtest import ASK_SIDE as ASK
+from liqframe._core.backtest import BID_SIDE as BID
+from liqframe._core.backtest import DEPTH, EVENT_DTYPE, TRADE, QuoteTouch
 from liqframe.errors import InvalidValue
 
-DEPTH, TRADE = 0, 1
-BID, ASK = 0, 1
-EVENT_DTYPE = np.dtype([("kind", "u1"), ("side", "u1"), ("exch_ts", "i8"), ("local_ts", "i8"),
-                        ("px", "i8"), ("qty", "i8")])
+__all__ = ["ASK", "BID", "DEPTH", "EVENT_DTYPE", "MARKOUTS_NS", "QUEUE_MODELS", "TRADE",
+           "QueueResult", "QuoteTouch", "quote_touch", "run"]
+
 QUEUE_MODELS = ("conservative", "probabilistic")
-
-
-@attrs.frozen(kw_only=True)
-class QueueResult:
-    events: int
-    fills: int
-    position: int
-    cash: int
-    last_mid: float | None
-
-    @property
-    def pnl(self):
-        """Cash plus position at the last mid, in ticks × lots."""
-        return self.cash + self.position * (self.last_mid or 0.0)
-
-
-class _Order:
-    __slots__ = ("side", "px", "qty", "active_ts", "ahead")
-
-    def __init__(self, side, px, qty, active_ts):
-        self.side, self.px, self.qty, self.active_ts, self.ahead = side, px, qty, active_ts, None
+#: Markout horizons: the mid this long after each fill.
+MARKOUTS_NS = (1_000_000_000, 10_000_000_000, 60_000_000_000)
 
 
 def quote_touch(size):
     """A strategy that quotes ``size`` at the best bid and ask it sees."""
-    def strategy(best_bid, best_ask, position):
-        return best_bid, best_ask, size
-    return strategy
+    return QuoteTouch(size=size)
+
+
+@attrs.frozen(kw_only=True)
+class QueueResult:
+    """A replay's outcome. ``fill_rows``, ``equity``, ``mid_ts``/``mid2`` are the raw arrays."""
+
+    events: int
+    decisions: int
+    bid_orders: int
+    ask_orders: int
+    rejected: int
+    position: int
+    cash: int
+    spread2: int
+    inventory2: int
+    fees: float
+    last_mid2: int | None
+    fill_rows: np.ndarray = attrs.field(repr=False)
+    equity: np.ndarray = attrs.field(repr=False)
+    mid_ts: np.ndarray = attrs.field(repr=False)
+    mid2: np.ndarray = attrs.field(repr=False)
+    end_ts: int
+    markout_ns: tuple = MARKOUTS_NS
+
+    @property
+    def fills(self):
+        return len(self.fill_rows)
+
+    @property
+    def last_mid(self):
+        return None if self.last_mid2 is None else self.last_mid2 / 2
+
+    @property
+    def gross_pnl(self):
+        """Cash plus the position at the last mid, before fees (exact: ticks × lots)."""
+        return self.cash + self.position * (self.last_mid or 0.0)
+
+    @property
+    def pnl(self):
+        """Total PnL: :attr:`spread_capture` + :attr:`inventory_pnl` - :attr:`fees`."""
+        return self.gross_pnl - self.fees
+
+    @property
+    def spread_capture(self):
+        """Each fill's edge against the mid at the time of the fill, summed."""
+        return self.spread2 / 2
+
+    @property
+    def inventory_pnl(self):
+        """The position held times each move of the mid, summed."""
+        return self.inventory2 / 2
+
+    def inventory_stats(self):
+        """Position sampled at every decision (time-weighted on the decision grid)."""
+        q = self.equity["position"].astype(float)
+        if not len(q):
+            return {"final": self.position, "mean": 0.0, "std": 0.0, "min": 0, "max": 0,
+                    "mean_abs": 0.0}
+        return {"final": self.position, "mean": float(q.mean()), "std": float(q.std()),
+                "min": int(q.min()), "max": int(q.max()), "mean_abs": float(np.abs(q).mean())}
+
+    def fill_stats(self):
+        rows = self.fill_rows
+        buys = int((rows["side"] == BID).sum())
+        sells = len(rows) - buys
+        sent = self.bid_orders + self.ask_orders
+        return {"fills": len(rows), "buys": buys, "sells": sells,
+                "volume": int(rows["qty"].sum()), "bid_orders": self.bid_orders,
+                "ask_orders": self.ask_orders, "rejected": self.rejected,
+                "fill_rate": len(rows) / sent if sent else 0.0,
+                "bid_fill_rate": buys / self.bid_orders if self.bid_orders else 0.0,
+                "ask_fill_rate": sells / self.ask_orders if self.ask_orders else 0.0}
+
+    def markouts(self):
+        """Per fill and horizon: ``mid_move`` = side × (mid then - mid at the fill) and
+        ``pnl`` = side × (mid then - fill price), in ticks per lot. Fills whose horizon runs
+        past the end of the feed are left out (NaN)."""
+        rows = self.fill_rows
+        sign = np.where(rows["side"] == BID, 1.0, -1.0)
+        out = {}
+        for horizon in self.markout_ns:
+            target = rows["ts"] + horizon
+            at = np.searchsorted(self.mid_ts, target, side="right") - 1
+            later = self.mid2[np.maximum(at, 0)] / 2 if len(self.mid2) else np.zeros(len(rows))
+            valid = (target <= self.end_ts) & (at >= 0)
+            out[horizon] = {"mid_move": np.where(valid, sign * (later - rows["mid2"] / 2),
+                                                 np.nan),
+                            "pnl": np.where(valid, sign * (later - rows["px"]), np.nan)}
+        return out
+
+    def markout_summary(self):
+        summary = {}
+        for horizon, values in self.markouts().items():
+            moves, pnl = values["mid_move"], values["pnl"]
+            count = int(np.count_nonzero(~np.isnan(moves)))
+            summary[f"{horizon / 1e9:g}s"] = {
+                "fills": count,
+                "mid_move": float(np.nanmean(moves)) if count else None,
+                "pnl": float(np.nanmean(pnl)) if count else None}
+        return summary
+
+    def summary(self):
+        return {
+            "events": self.events, "decisions": self.decisions,
+            "pnl": {"total": self.pnl, "spread_capture": self.spread_capture,
+                    "inventory": self.inventory_pnl, "fees": self.fees},
+            "last_mid": self.last_mid, "cash": self.cash,
+            "inventory": self.inventory_stats(), "fills": self.fill_stats(),
+            "markouts": self.markout_summary(),
+        }
 
 
 def run(events, strategy, *, interval_ns, order_latency_ns=0, queue_model="conservative",
-        power=2.0):
-    """Replay ``events`` and return a :class:`QueueResult`."""
-    if events.dtype != EVENT_DTYPE:
-        raise InvalidValue("events", events.dtype, "must have liqframe's EVENT_DTYPE")
-    integer("interval_ns", interval_ns, minimum=1)
-    integer("order_latency_ns", order_latency_ns, minimum=0)
+        power=2.0, fee_bps=0.0, markout_ns=MARKOUTS_NS, progress=None, engine=None):
+    """Replay ``events`` against ``strategy`` (a :class:`QuoteTouch` or a callable
+    ``(best_bid, best_ask, position) -> (bid_px, ask_px, size)``) and return a
+    :class:`QueueResult`. ``engine`` is a core twin module (default: :mod:`liqframe.core`'s)."""
     if queue_model not in QUEUE_MODELS:
         raise InvalidValue("queue_model", queue_model, f"must be one of {QUEUE_MODELS}")
-    power = number("power", power, above=0)
-    probabilistic = queue_model == "probabilistic"
-    kinds, sides = events["kind"].tolist(), events["side"].tolist()
-    exch, local = events["exch_ts"].tolist(), events["local_ts"].tolist()
-    pxs, qtys = events["px"].tolist(), events["qty"].tolist()
-    n = len(kinds)
-    exchange = ({}, {})  # side -> {px: qty}, as the exchange sees it
-    seen = ({}, {})  # as the strategy sees it (applied at local_ts)
-    orders = [None, None]
-    position = cash = fills = 0
-    local_i = 0
-    next_decision = local[0] + interval_ns if n else 0
-
-    def fill(order):
-        nonlocal position, cash, fills
-        fills += 1
-        if order.side == BID:
-            position += order.qty
-            cash -= order.px * order.qty
-        else:
-            position -= order.qty
-            cash += order.px * order.qty
-        orders[order.side] = None
-
-    for i in range(n):
-        t = exch[i]
-        # Strategy decisions due before this exchange event, on the local view up to then.
-        while next_decision <= t + (local[i] - exch[i]):
-            while local_i < n and local[local_i] <= next_decision:
-                if kinds[local_i] == DEPTH:
-                    book = seen[sides[local_i]]
-                    if qtys[local_i]:
-                        book[pxs[local_i]] = qtys[local_i]
-                    else:
-                        book.pop(pxs[local_i], None)
-                local_i += 1
-            bids, asks = seen
-            want_bid, want_ask, size = strategy(max(bids) if bids else None,
-                                                min(asks) if asks else None, position)
-            for side, px in ((BID, want_bid), (ASK, want_ask)):
-                current = orders[side]
-                if current is not None and current.px == px:
-                    continue
-                orders[side] = None if px is None else _Order(
-                    side, px, size, next_decision + order_latency_ns)
-            next_decision += interval_ns
-        side, px, qty = sides[i], pxs[i], qtys[i]
-        for order in orders:
-            if order is not None and order.ahead is None and order.active_ts <= t:
-                order.ahead = exchange[order.side].get(order.px, 0)
-        if kinds[i] == DEPTH:
-            book = exchange[side]
-            before = book.get(px, 0)
-            if qty:
-                book[px] = qty
-            else:
-                book.pop(px, None)
-            order = orders[side]
-            if order is not None and order.ahead is not None and order.px == px and qty < before:
-                ahead = order.ahead
-                if probabilistic and ahead > 0:
-                    front, back = ahead ** power, max(before - ahead, 0) ** power
-                    ahead -= (before - qty) * front / (front + back)
-                order.ahead = min(ahead, qty)
-        else:
-            # A BID aggressor trades against resting asks, and so against our ask.
-            order = orders[ASK if side == BID else BID]
-            if order is not None and order.ahead is not None:
-                through = px > order.px if order.side == ASK else px < order.px
-                if through:
-                    fill(order)
-                elif px == order.px:
-                    order.ahead -= qty
-                    if order.ahead < 0:
-                        fill(order)
-    bids, asks = exchange
-    last_mid = (max(bids) + min(asks)) / 2 if bids and asks else None
-    return QueueResult(events=n, fills=fills, position=position, cash=cash, last_mid=last_mid)
+    markout_ns = tuple(markout_ns)
+    for horizon in markout_ns:
+        if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon <= 0:
+            raise InvalidValue("markout_ns", horizon, "must be positive integers")
+    replay = (engine or core).replay_events
+    raw = replay(events, strategy, interval_ns=interval_ns, order_latency_ns=order_latency_ns,
+                 probabilistic=queue_model == "probabilistic", power=power, fee_bps=fee_bps,
+                 progress=progress)
+    return QueueResult(
+        events=raw["events"], decisions=raw["decisions"], bid_orders=raw["bid_orders"],
+        ask_orders=raw["ask_orders"], rejected=raw["rejected"], position=raw["position"],
+        cash=raw["cash"], spread2=raw["spread2"], inventory2=raw["inventory2"],
+        fees=raw["fees"], last_mid2=raw["mid2"], fill_rows=raw["fills"], equity=raw["equity"],
+        mid_ts=raw["mid_ts"], mid2=raw["mid_mid2"],
+        end_ts=int(events["exch_ts"].max()) if len(events) else 0, markout_ns=markout_ns)
