@@ -8,7 +8,16 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from liqframe.model import Balance, BookDelta, Fill, Order, Quote, Transfer
+from liqframe.model import (
+    Balance,
+    BookDelta,
+    Fill,
+    Instrument,
+    Order,
+    ParentOrder,
+    Quote,
+    Transfer,
+)
 
 
 @runtime_checkable
@@ -23,6 +32,37 @@ class MarketState(Protocol):
 
     def inventory(self, venue: str, asset: str) -> int:
         """Our holding of ``asset`` on ``venue`` in its smallest units."""
+
+
+@runtime_checkable
+class RiskState(MarketState, Protocol):
+    """The host's market state also offers these reads (risk models and strategies may rely on
+    them when they run in the host; a backtest's state may not have them)."""
+
+    def venues(self) -> Mapping[str, Sequence[str]]:
+        """Each venue's symbols."""
+
+    def instrument(self, symbol: str) -> Instrument:
+        """The configured instrument ``symbol``."""
+
+    def position(self, venue: str, symbol: str) -> int:
+        """Our net position in ``symbol`` on ``venue`` in lots (long > 0), from our fills."""
+
+    def value(self, amount: Decimal, currency: str, target: str) -> Decimal | None:
+        """``amount`` of ``currency`` in ``target`` at the venues' published rates (None while
+        a rate is unknown)."""
+
+    def pnl(self, currency: str) -> Decimal | None:
+        """Realised plus unrealised PnL, less fees, of every position, in ``currency``."""
+
+    def holdings(self, venue: str, currency: str) -> Decimal | None:
+        """The value in ``currency`` of everything we hold on ``venue`` (base assets at the
+        consolidated mid): what we would lose if the venue failed."""
+
+    def venue_health(self, venue: str) -> Mapping[str, object]:
+        """The venue's health: ``status`` (starting, up, down, failed, stopped), ``stale``,
+        ``lag_ns``, ``connects``, ``last_event_ns`` (venue time of its last book event),
+        ``orders_sent``, ``orders_rejected`` and ``errors`` (counts since start)."""
 
 
 @runtime_checkable
@@ -93,6 +133,20 @@ class QuotingStrategy(Protocol):
 
 
 @runtime_checkable
+class FillAwareStrategy(Protocol):
+    """Optional extra of a :class:`QuotingStrategy`: it hears about each of our new fills.
+
+    The host calls ``on_fill`` once per new fill (after the store recorded it and the
+    portfolio counted it) on every strategy that has the method. The orders returned are sent
+    at once: a :class:`~liqframe.model.ParentOrder` goes through the router, which splits it
+    over the consolidated book into immediate-or-cancel child orders per venue; an
+    :class:`~liqframe.model.Order` goes to its own venue as given. Every order passes the
+    risk models' ``veto`` first. Cross-exchange market making hedges its maker fills this way."""
+
+    def on_fill(self, fill: Fill, state: MarketState) -> Sequence[ParentOrder | Order]: ...
+
+
+@runtime_checkable
 class RiskModel(Protocol):
     """Adjusts and vetoes what strategies and the router want to do."""
 
@@ -103,7 +157,29 @@ class RiskModel(Protocol):
         """Return a reason to refuse ``order``, or None to let it through."""
 
     def venue_weights(self, state: MarketState) -> Mapping[str, float]:
-        """Weight in [0, 1] for each venue in the consolidated book and in quoting."""
+        """Weight in [0, 1] for each venue in the consolidated book and in quoting.
+
+        The host takes, per venue, the lowest weight any model gives (1 when none does). The
+        weight scales the venue's contribution to the consolidated book's weighted view and
+        the router's usable depth there; a venue at 0 leaves the consolidated book (and the
+        mid). Quote sizes on the venue are multiplied by it (rounded down; 0 drops the quote)."""
+
+
+@runtime_checkable
+class KillSwitch(Protocol):
+    """Optional extra of a :class:`RiskModel`: a reason to stop trading altogether.
+
+    The host asks after every tick, every new fill and every vetoed order. When one model
+    returns a reason the host trips its kill switch: it records a ``kill`` event, cancels
+    every open order on every venue (ours and any the venue lists), stops quoting and refuses
+    every new order until :meth:`liqframe.host.Host.reset_kill_switch` or a restart. The
+    live status and ``Host.snapshot()["kill_switch"]`` show it."""
+
+    def kill_switch(self, state: MarketState) -> str | None:
+        """A reason to stop all trading now, or None."""
+
+    def reset(self) -> None:
+        """Forget the breach that tripped the switch (called by a reset; optional)."""
 
 
 @runtime_checkable

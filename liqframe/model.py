@@ -274,6 +274,27 @@ class Quote:
 
 
 @attrs.frozen(kw_only=True)
+class ParentOrder:
+    """A taker order for the host's router: ``size`` lots of ``symbol`` to buy or sell across
+    venues, split by the router over the consolidated book into child orders (immediate or
+    cancel) sent by the order manager. ``limit_price`` (ticks of ``symbol``) bounds the worst
+    price taken; ``venues`` limits the venues used (empty: every venue trading the base);
+    ``tag`` says who asked (a strategy name, "hedge")."""
+
+    symbol: str = attrs.field(validator=_name)
+    side: Side = attrs.field(converter=Side.parse)
+    size: int = attrs.field(validator=_positive_int)
+    limit_price: int | None = attrs.field(default=None)
+    venues: tuple = attrs.field(default=(), converter=tuple)
+    tag: str = ""
+
+    @limit_price.validator
+    def _check_limit(self, attribute, value):
+        if value is not None:
+            _positive_int(self, attribute, value)
+
+
+@attrs.frozen(kw_only=True)
 class Balance:
     """An asset held on a venue: ``total`` and ``available`` in the asset's smallest units."""
 

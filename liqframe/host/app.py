@@ -6,6 +6,11 @@ factory with its options, so that every configuration mistake surfaces before an
 
     connector -> normaliser (VenueFeed) -> books (Market) -> strategies -> risk
               -> order manager -> connector;   fills -> store -> orders, portfolio
+    fills -> strategies' on_fill -> parent orders -> risk -> router (routing.py)
+              -> order manager (child orders) -> connectors
+
+The risk models' venue weights go to the consolidated book and scale quote sizes; their kill
+switches stop everything (:meth:`Host.trip_kill_switch`).
 
 The dashboard and API (and tests) read :meth:`Host.snapshot` and subscribe to
 :attr:`Host.hub`; they never write.
@@ -25,7 +30,8 @@ from liqframe.host.hub import EventHub
 from liqframe.host.normaliser import VenueFeed
 from liqframe.host.orders import OrderManager
 from liqframe.host.portfolio import Portfolio
-from liqframe.model import Instrument
+from liqframe.host.routing import OrderRouter, fee_bps
+from liqframe.model import Instrument, Order, ParentOrder, TimeInForce
 from liqframe.plugins import Registry
 from liqframe.store import Store
 from liqframe.web import start_web
@@ -86,7 +92,9 @@ def build_components(config: Config, registry: Registry) -> Components:
 
     Venue connector factories get ``venue`` and ``instruments`` (symbols), and also
     ``instrument_details`` (symbol -> :class:`~liqframe.model.Instrument`),
-    ``maker_fee_bps`` and ``taker_fee_bps`` when their signature names them."""
+    ``maker_fee_bps`` and ``taker_fee_bps`` when their signature names them. Strategy
+    factories get ``symbol`` and ``venues``, and ``venue_maker_fees_bps`` and
+    ``venue_taker_fees_bps`` (venue -> decimal string) when their signature names them."""
     instruments = {
         i.symbol: Instrument(base=i.base, quote=i.quote, price_increment=i.price_increment,
                              size_increment=i.size_increment)
@@ -101,9 +109,11 @@ def build_components(config: Config, registry: Registry) -> Components:
                       venue=v.name, instruments=v.instruments)
         for n, v in enumerate(config.venues) if v.enabled
     }
+    fees = {"venue_maker_fees_bps": {v.name: str(v.maker_fee_bps) for v in config.venues},
+            "venue_taker_fees_bps": {v.name: str(v.taker_fee_bps) for v in config.venues}}
     strategies = {
         s.name: _make(registry, "strategy", s.plugin, s.options, f"strategies[{n}]",
-                      symbol=s.instrument, venues=[
+                      optional=fees, symbol=s.instrument, venues=[
                           v for v in (s.venues or [v.name for v in config.venues
                                                    if s.instrument in v.instruments])
                           if v in venues])
@@ -141,6 +151,9 @@ class Host:
         self._reconciling = {}
         self._catchup = {}
         self._reported_errors = set()
+        self.router = None
+        #: None, or {"reason", "ts_ns", "cancelled"} once the kill switch has tripped.
+        self.kill = None
         self.web = None  # the dashboard and API server while running ([web] enabled)
 
     def describe(self):
@@ -180,6 +193,8 @@ class Host:
                                    requote_ticks=cfg.host.requote_ticks)
         self.orders.restore([r for r in self.store.orders(open_only=True)
                              if r["venue"] in symbols])
+        self.orders.on_veto = lambda order, reason: self.check_kill_switch()
+        self.router = OrderRouter(self.market, fee_bps(cfg.venues))
         for venue in symbols:
             self._catchup[venue] = self.store.last_trade_id(venue)
             self.feeds[venue] = VenueFeed(venue, self.market, self.store, self.hub, {
@@ -193,6 +208,18 @@ class Host:
         if fill.order_id not in self.orders.orders:
             self.hub.event("fill_unknown_order", f"{fill.venue}: fill {fill.trade_id} of an "
                            f"order this host does not know ({fill.order_id})", venue=fill.venue)
+        wanted = []
+        for name, strategy in self.components.strategies.items():
+            on_fill = getattr(strategy, "on_fill", None)
+            if on_fill is None:
+                continue
+            try:
+                wanted.extend(on_fill(fill, self.market) or ())
+            except Exception as error:
+                self._report_once(f"strategy {name} on_fill", error)
+        if wanted:
+            self._spawn(self.submit(wanted), f"orders-after-{fill.trade_id}")
+        self.check_kill_switch()
 
     def _on_up(self, venue):
         self._spawn(self.reconcile(venue), f"reconcile-{venue}")
@@ -238,6 +265,8 @@ class Host:
                     await asyncio.sleep(0.5)
                     continue
                 self._catchup[venue] = None
+                if self.kill is not None:  # tripped while this venue was away
+                    await self.orders.cancel_all([venue])
                 health.reconciled_ns = time.time_ns()
                 health.ready = health.status == "up"
                 self.hub.event("reconcile", f"{venue}: reconciled: {fetched} fills fetched, "
@@ -269,7 +298,9 @@ class Host:
         order manager for the venues that are ready."""
         market = self.market
         market.drain_crossings()
-        ready = {v for v, h in market.health.items() if h.ready}
+        if self.kill is not None:
+            return
+        ready = self._ready()
         quotes = []
         for name, strategy in self.components.strategies.items():
             try:
@@ -285,9 +316,116 @@ class Host:
             except Exception as error:
                 self._report_once(f"risk model {type(model).__name__}", error)
                 quotes = []  # never quote around a risk model that failed
-        if weights:
-            market.set_weights(weights)
-        self.orders.sync(quotes, ready)
+        market.set_weights(weights)
+        if self.check_kill_switch():
+            return
+        self.orders.sync(_weighted(quotes, market.weights), ready)
+
+    def _ready(self):
+        return {v for v, h in self.market.health.items() if h.ready}
+
+    # -- taker orders: the router --------------------------------------------------------
+
+    async def submit(self, orders):
+        """Send taker orders: each :class:`~liqframe.model.ParentOrder` through the router
+        (immediate-or-cancel children per venue), each :class:`~liqframe.model.Order` to its
+        venue as given. Returns the ids of the orders sent."""
+        sent = []
+        for order in orders:
+            if isinstance(order, ParentOrder):
+                sent += await self._route(order)
+            elif isinstance(order, Order):
+                fresh = attrs.evolve(order, id=self.orders.new_id())
+                if fresh.venue in self._ready() and await self.orders.send(fresh):
+                    sent.append(fresh.id)
+        return sent
+
+    async def _route(self, parent):
+        what = f"{parent.tag or 'taker'} {parent.side.name.lower()} {parent.size} {parent.symbol}"
+        if self.kill is not None:
+            self.hub.event("route", f"{what}: not routed: kill switch", data={"routed": 0})
+            return []
+        try:
+            plan = self.router.plan(parent, self._ready())
+        except (LiqframeError, ValueError) as error:
+            self.hub.event("route", f"{what}: not routed: {error}", data={"routed": 0})
+            return []
+        children = [Order(id=self.orders.new_id(), venue=c.venue, symbol=c.symbol,
+                          side=c.side, size=c.size, price=c.price,
+                          time_in_force=TimeInForce.IOC) for c in plan.children]
+        self.hub.event("route", f"{what}: {len(children)} child orders "
+                       f"({', '.join(f'{c.venue} {c.size}@{c.price}' for c in children)}), "
+                       f"{plan.unrouted} lots unrouted ({plan.route.method})",
+                       data={"tag": parent.tag, "symbol": parent.symbol,
+                             "side": parent.side.name.lower(), "size": parent.size,
+                             "unrouted": plan.unrouted, "method": plan.route.method,
+                             "children": [{"id": c.id, "venue": c.venue, "symbol": c.symbol,
+                                           "price": c.price, "size": c.size}
+                                          for c in children]})
+        ids = await asyncio.gather(*(self.orders.send(child) for child in children))
+        return [i for i in ids if i]
+
+    # -- the kill switch ----------------------------------------------------------------
+
+    def check_kill_switch(self):
+        """Ask every risk model with a kill switch; trip on the first reason. True if
+        tripped (now or before)."""
+        if self.kill is not None:
+            return True
+        if self.market is None:
+            return False
+        for model in self.components.risk:
+            ask = getattr(model, "kill_switch", None)
+            if ask is None:
+                continue
+            try:
+                reason = ask(self.market)
+            except Exception as error:  # a broken model stops trading rather than guard nothing
+                reason = f"{type(model).__name__}.kill_switch failed: {error}"
+            if reason:
+                self.trip_kill_switch(reason)
+                return True
+        return False
+
+    def trip_kill_switch(self, reason):
+        """Stop trading: refuse every new order, cancel every open order on every venue,
+        stop quoting, until :meth:`reset_kill_switch` (or a restart)."""
+        if self.kill is not None:
+            return
+        self.kill = {"reason": reason, "ts_ns": time.time_ns(), "cancelled": None}
+        self.orders.halted = reason
+        self.hub.event("kill", f"KILL SWITCH: {reason}; cancelling every open order and "
+                       "refusing new ones until reset", data={"reason": reason}, say=True)
+        self._spawn(self._cancel_everything(), "kill-switch")
+
+    async def _cancel_everything(self):
+        up = [v for v, h in self.market.health.items() if h.status == "up"]
+        before = {v: self.orders.counts(v) for v in up}
+        for attempt in range(5):  # an order still unacknowledged is cancelled on a retry
+            await self.orders.cancel_all(up)
+            left = {v: self.orders.counts(v) for v in up if self.orders.counts(v)}
+            if not left:
+                break
+            await asyncio.sleep(0.2 * (attempt + 1))
+        if self.kill is not None:
+            self.kill["cancelled"] = sum(before.values()) - sum(left.values())
+        self.hub.event("kill", f"kill switch: cancelled open orders on {', '.join(up) or 'no'} "
+                       f"venues{f'; still open: {left}' if left else ''}",
+                       data={"venues": up, "open_before": before, "still_open": left})
+
+    def reset_kill_switch(self):
+        """Let trading resume after the kill switch (risk models forget their breach; a limit
+        still breached trips it again at once)."""
+        if self.kill is None:
+            return
+        for model in self.components.risk:
+            reset = getattr(model, "reset", None)
+            if reset is not None:
+                reset()
+        self.kill = None
+        self.orders.halted = None
+        self.hub.event("kill", "kill switch reset: trading resumes", data={"reason": None})
+        self.market.touch()
 
     def _report_once(self, what, error):
         key = (what, type(error).__name__)
@@ -373,6 +511,8 @@ class Host:
                            "unrealised": position.get("unrealised", 0.0)})
         return {"run_id": self.run_id, "elapsed_s": time.monotonic() - self.started
                 if self.started else 0.0, "venues": venues,
+                "kill_switch": dict(self.kill) if self.kill else None,
+                "weights": dict(self.market.weights),
                 "market": self.market.snapshot(), "orders": self.orders.snapshot(),
                 "portfolio": list(positions.values())}
 
@@ -446,3 +586,19 @@ class Host:
             with contextlib.suppress(Exception):
                 await self.components.venues[name].stop()
             self.market.health[name].status = "stopped"
+
+
+def _weighted(quotes, weights):
+    """Quotes with sizes scaled by their venue's weight (rounded down; 0 drops the quote)."""
+    if not weights:
+        return quotes
+    out = []
+    for quote in quotes:
+        weight = weights.get(quote.venue, 1.0)
+        if weight >= 1:
+            out.append(quote)
+        elif weight > 0:
+            bid, ask = int(quote.bid_size * weight), int(quote.ask_size * weight)
+            if bid or ask:
+                out.append(attrs.evolve(quote, bid_size=bid, ask_size=ask))
+    return out

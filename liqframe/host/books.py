@@ -38,6 +38,9 @@ class VenueHealth:
     resyncs: int = 0
     reconciled_ns: int = 0
     last_event_ns: int = 0
+    orders_sent: int = 0
+    orders_rejected: int = 0  # refused by the venue (risk vetoes are not the venue's fault)
+    errors: int = 0  # orders or cancels that failed on the connection
 
     def as_dict(self):
         return attrs.asdict(self)
@@ -119,6 +122,7 @@ class Market:
             group.book.exclude_venue(venue_id)  # until it has a snapshot and a rate
             group.ids[key] = venue_id
             group.fx[key] = None
+        self.weights = {}  # venue -> weight in [0, 1] from the risk models (absent: 1)
         self.changed = None  # an asyncio.Event the host sets up; set on every book change
 
     def group(self, symbol):
@@ -158,6 +162,64 @@ class Market:
     def inventory(self, venue, asset):
         return self.portfolio.inventory(venue, asset)
 
+    # -- RiskState: the extras risk models read ------------------------------------------
+
+    def venues(self):
+        return self.venue_symbols
+
+    def instrument(self, symbol):
+        return self.instruments[symbol]
+
+    def position(self, venue, symbol):
+        position = self.portfolio.positions.get((venue, symbol))
+        return position.lots if position is not None else 0
+
+    def value(self, amount, currency, target):
+        """``amount`` of ``currency`` in ``target`` (a Decimal), None while the rate is unknown."""
+        rate = self.rates.rate(currency, target)
+        if rate is None:
+            return None
+        return Decimal(amount) * rate.numerator / rate.denominator
+
+    def pnl(self, currency):
+        """Realised plus unrealised PnL less fees of every position, in ``currency``."""
+        total = Decimal(0)
+        for (_, symbol), position in self.portfolio.positions.items():
+            instrument = self.instruments[symbol]
+            gross = (position.realised + position.unrealised(self.mid(symbol))) * \
+                Fraction(instrument.asset_unit(instrument.quote))
+            amount = Decimal(gross.numerator) / gross.denominator - position.fees
+            converted = self.value(amount, instrument.quote, currency)
+            if converted is None:
+                return None
+            total += converted
+        return total
+
+    def holdings(self, venue, currency):
+        """What we hold on ``venue`` valued in ``currency``; None while a price is unknown."""
+        total = Decimal(0)
+        for asset, (units, _) in self.portfolio.balances.get(venue, {}).items():
+            symbol = next((s for s in self.venue_symbols.get(venue, ())
+                           if asset in (self.instruments[s].base, self.instruments[s].quote)),
+                          None)
+            if symbol is None:
+                continue
+            instrument = self.instruments[symbol]
+            amount = Decimal(units) * instrument.asset_unit(asset)
+            if asset == instrument.base:
+                mid = self.mid(symbol)
+                if mid is None:
+                    return None
+                amount *= mid * instrument.price_increment
+            converted = self.value(amount, instrument.quote, currency)
+            if converted is None:
+                return None
+            total += converted
+        return total
+
+    def venue_health(self, venue):
+        return self.health[venue].as_dict()
+
     # -- writers (the normaliser) -------------------------------------------------------
 
     def refresh_fx(self):
@@ -186,17 +248,26 @@ class Market:
         group = self.group(symbol)
         venue_id = group.ids[key]
         usable = (self.health[venue].status == "up" and not self.books[key].stale
-                  and group.fx[key] is not None)
+                  and group.fx[key] is not None and self.weights.get(venue, 1) > 0)
         if usable and group.book.venue_state(venue_id)["excluded"]:
             group.book.include_venue(venue_id)
         elif not usable and not group.book.venue_state(venue_id)["excluded"]:
             group.book.exclude_venue(venue_id)
 
     def set_weights(self, weights):
-        """Apply risk models' venue weights (venue -> [0, 1]) to the weighted views."""
+        """Apply risk models' venue weights (venue -> [0, 1]): each scales the venue's
+        contribution to the weighted view; a venue at 0 leaves the consolidated book."""
+        weights = {v: min(1.0, max(0.0, float(w))) for v, w in weights.items()}
+        if weights == self.weights:
+            return
+        self.weights = weights
         for group in self.groups.values():
-            for (venue, _), venue_id in group.ids.items():
-                group.book.set_weight(venue_id, str(weights.get(venue, 1)))
+            for key, venue_id in group.ids.items():
+                group.book.set_weight(venue_id, repr(weights.get(key[0], 1.0)))
+                self.update_view(key)
+
+    def weight(self, venue):
+        return self.weights.get(venue, 1.0)
 
     def drain_crossings(self):
         for group in self.groups.values():
@@ -218,6 +289,7 @@ class Market:
                 "ask": None if ask is None else instrument.price_text(ask),
                 "bid_ticks": bid, "ask_ticks": ask,
                 "lag_ms": None if health.lag_ns is None else health.lag_ns / 1e6,
+                "weight": self.weights.get(venue, 1.0),
                 "gaps": health.gaps, "resyncs": health.resyncs, "connects": health.connects})
         return rows
 

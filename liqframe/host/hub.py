@@ -11,7 +11,8 @@ import time
 
 #: Kinds also written to the ``events`` table (book changes and orders are not: they have
 #: tables of their own or are too many).
-DURABLE = {"venue", "resync", "rejected", "reconcile", "error", "fill_unknown_order", "run"}
+DURABLE = {"venue", "resync", "rejected", "reconcile", "error", "fill_unknown_order", "run",
+           "kill", "route"}
 
 
 class EventHub:

@@ -47,6 +47,10 @@ class OrderManager:
         self._tasks = set()
         self._ids = itertools.count(1)
         self.sent = self.rejected = self.cancelled = 0
+        #: Set by the kill switch: every new order is refused with this reason.
+        self.halted = None
+        #: Called with (order, reason) after a risk model vetoed an order.
+        self.on_veto = None
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -168,23 +172,50 @@ class OrderManager:
             await self.place(slot, price, size)
 
     async def place(self, slot, price, size):
+        """Place the quote of ``slot`` (venue, symbol, side); returns its id or None."""
         venue, symbol, side = slot
-        order = Order(id=f"{self.prefix}-{next(self._ids)}", venue=venue, symbol=symbol,
-                      side=side, size=size, price=price)
-        working = Working(order)
+        order = Order(id=self.new_id(), venue=venue, symbol=symbol, side=side, size=size,
+                      price=price)
+        return await self.send(order, slot)
+
+    def new_id(self):
+        return f"{self.prefix}-{next(self._ids)}"
+
+    def refusal(self, order):
+        """Why ``order`` may not be sent (the kill switch, a risk veto), or None."""
+        if self.halted:
+            return f"kill switch: {self.halted}"
         for model in self.risk:
             reason = model.veto(order, self.market)
             if reason:
-                working.reason = f"risk: {reason}"
-                self._reject(working, order, working.reason)
-                return None
+                if self.on_veto is not None:
+                    self.on_veto(order, reason)
+                return f"risk: {reason}"
+        return None
+
+    async def send(self, order, slot=None):
+        """Send ``order`` (a quote owning ``slot``, or a taker order when None) after the
+        kill switch and the risk models let it through; returns its id or None."""
+        working = Working(order)
+        reason = self.refusal(order)
+        if reason:
+            working.reason = reason
+            self._reject(working, order, working.reason)
+            return None
         self.orders[order.id] = working
-        self.slots[slot] = order.id
+        if slot is not None:
+            self.slots[slot] = order.id
         self.store.save_order(order)  # stored before it leaves: a crash cannot lose it
         self.sent += 1
+        health = self.market.health[order.venue]
+        health.orders_sent += 1
         try:
-            venue_order_id = await self.connectors[venue].place_order(order)
+            venue_order_id = await self.connectors[order.venue].place_order(order)
         except (TimeoutError, LiqframeError, ConnectionError, OSError) as error:
+            if isinstance(error, LiqframeError):
+                health.orders_rejected += 1
+            else:
+                health.errors += 1
             if working.order.status is OrderStatus.NEW:
                 working.reason = str(error)
                 self._reject(working, working.order, working.reason)
@@ -221,6 +252,7 @@ class OrderManager:
             await self._settle_from_venue(working)
             return working.order.status not in OPEN
         except (TimeoutError, ConnectionError, OSError):
+            self.market.health[order.venue].errors += 1
             return False
         finally:
             working.cancelling = False

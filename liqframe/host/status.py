@@ -8,20 +8,24 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-COLUMNS = ("venue", "symbol", "status", "bid", "ask", "open orders", "fills", "inventory",
-           "PnL", "fees")
+COLUMNS = ("venue", "symbol", "status", "weight", "bid", "ask", "open orders", "fills",
+           "inventory", "PnL", "fees")
 
 
 def summary_table(snapshot, title="liqframe"):
     """A rich Table of ``Host.snapshot()``: per venue best bid/ask, orders, fills, inventory
     and PnL (in the venue's quote currency)."""
+    kill = snapshot.get("kill_switch")
+    if kill:
+        title = f"{title}: [bold red]KILL SWITCH[/] {kill['reason']} (trading stopped)"
     table = Table(title=title)
     for column in COLUMNS:
         table.add_column(column, justify="right" if column not in ("venue", "symbol",
                                                                    "status") else "left")
     for row in snapshot.get("venues", []):
         status = row["status"] + ("" if row["ready"] or row["status"] != "up" else " (sync)")
-        table.add_row(row["venue"], row["symbol"], status, row["bid"] or "-", row["ask"] or "-",
+        table.add_row(row["venue"], row["symbol"], status, f"{row.get('weight', 1.0):.2f}",
+                      row["bid"] or "-", row["ask"] or "-",
                       str(row["open_orders"]), str(row["fills"]),
                       f"{row['inventory']} {row['base']}" if row["inventory"] else "-",
                       f"{row['pnl']:,.2f} {row['quote']}", f"{row['fees']:,.2f}")
@@ -42,9 +46,11 @@ class LiveStatus:
         snapshot = self.host.snapshot()
         elapsed = snapshot.get("elapsed_s", 0.0)
         orders = snapshot.get("orders", {})
+        kill = snapshot.get("kill_switch")
         self.progress.update(self.task, completed=elapsed if self.duration else None,
                              description=f"{orders.get('sent', 0)} orders sent, "
-                                         f"{sum(r['fills'] for r in snapshot['venues'])} fills")
+                                         f"{sum(r['fills'] for r in snapshot['venues'])} fills"
+                                         + (" [bold red]KILL SWITCH[/]" if kill else ""))
         return Group(self.progress, summary_table(snapshot))
 
     @contextlib.asynccontextmanager
