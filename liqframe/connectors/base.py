@@ -66,10 +66,15 @@ class StreamingConnector:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def start(self, events):
+    def attach(self, events):
+        """Make a book feed per market reporting into ``events`` (``start`` does this first;
+        a benchmark or a test can then call :meth:`handle` with frames directly)."""
         self.events = events
         self.feeds = {venue_symbol: BookFeed(self.venue, market, events, self.stats)
                       for venue_symbol, market in self.markets.items()}
+
+    async def start(self, events):
+        self.attach(events)
         self.session = WebSocketSession(self.stream_url(), on_open=self._opened,
                                         on_message=self._received, on_close=self._closed,
                                         backoff=self.backoff, name=self.venue)

@@ -36,6 +36,35 @@ def units_text(units, decimals, step):
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def asset_units(markets):
+    """``{asset: Decimal unit}`` of every asset of ``markets`` (symbols ``BASE/QUOTE``): the
+    lot for a base asset, tick times lot for a quote asset; the first market naming an asset
+    sets its unit."""
+    units = {}
+    for market in markets:
+        base, _, quote = market.symbol.partition("/")
+        lot = Decimal(market.size_increment)
+        units.setdefault(base, lot)
+        if quote:
+            units.setdefault(quote, Decimal(market.price_increment) * lot)
+    return units
+
+
+def to_balance(venue, asset, total, available, units):
+    """A :class:`~liqframe.model.Balance` from decimal texts, in ``units[asset]`` rounded
+    down; None for an asset without a unit."""
+    unit = units.get(asset)
+    if unit is None:
+        return None
+
+    def count(text):
+        return max(0, int((Decimal(text) / unit).to_integral_value(ROUND_FLOOR)))
+
+    total_units = count(total)
+    return Balance(venue=venue, asset=asset, total=total_units,
+                   available=min(count(available), total_units))
+
+
 class RestTrader:
     """Base of a venue's REST trading client; see the module docstring.
 
@@ -85,30 +114,12 @@ class RestTrader:
         return units_text(lots, market.size_decimals, market.size_step)
 
     def asset_units(self):
-        """``{asset: Decimal unit}`` of every asset of the configured markets (symbols
-        ``BASE/QUOTE``); the first market naming an asset sets its unit."""
-        units = {}
-        for market in self.by_venue.values():
-            base, _, quote = market.symbol.partition("/")
-            lot = Decimal(market.size_increment)
-            units.setdefault(base, lot)
-            if quote:
-                units.setdefault(quote, Decimal(market.price_increment) * lot)
-        return units
+        return asset_units(self.by_venue.values())
 
     def balance(self, asset, total, available, units=None):
         """A Balance of ``asset`` from the venue's decimal texts, or None for an asset no
         configured market trades."""
-        unit = (units or self.asset_units()).get(asset)
-        if unit is None:
-            return None
-
-        def count(text):
-            return max(0, int((Decimal(text) / unit).to_integral_value(ROUND_FLOOR)))
-
-        total_units, available_units = count(total), count(available)
-        return Balance(venue=self.venue, asset=asset, total=total_units,
-                       available=min(available_units, total_units))
+        return to_balance(self.venue, asset, total, available, units or self.asset_units())
 
     # -- orders ------------------------------------------------------------------------------
 

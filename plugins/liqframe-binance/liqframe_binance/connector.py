@@ -50,13 +50,15 @@ class BinanceConnector(StreamingConnector):
         streams = "/".join(f"{s.lower()}@depth@{self.update_speed}" for s in self.markets)
         return f"{self.url}?streams={streams}"
 
+    def attach(self, events):
+        super().attach(events)
+        self.syncs = {symbol: SnapshotSync(feed, self, self._fetcher(feed),
+                                           retry=self.snapshot_retry,
+                                           bridges=self._bridges if self.futures else None)
+                      for symbol, feed in self.feeds.items()}
+
     async def subscribe(self, session):
-        # The streams are in the URL; each book syncs from its first buffered event.
-        if not self.syncs:
-            self.syncs = {symbol: SnapshotSync(feed, self, self._fetcher(feed),
-                                               retry=self.snapshot_retry,
-                                               bridges=self._bridges if self.futures else None)
-                          for symbol, feed in self.feeds.items()}
+        """The streams are in the URL; each book syncs from its first buffered event."""
 
     def connection_lost(self):
         for sync in self.syncs.values():
