@@ -49,11 +49,11 @@ def add_avellaneda_stoikov(subparsers):
     parser.set_defaults(handler=cmd_avellaneda_stoikov)
 
 
-def _progress(total, enabled):
+def _progress(total, enabled, label="simulating"):
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    return Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+    return Progress(TextColumn(label), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                     TimeRemainingColumn(), console=Console(stderr=True), transient=True,
                     disable=not enabled)
 
@@ -103,8 +103,185 @@ def cmd_avellaneda_stoikov(args):
     return 0
 
 
+#: Queue-backtest parameter names and their options, for error messages.
+QUEUE_OPTIONS = {"interval_ns": "--interval-ms", "order_latency_ns": "--latency-ms",
+                 "feed_latency_ns": "--feed-latency-ms", "queue_model": "--queue",
+                 "power": "--power", "fee_bps": "--fee-bps", "size": "--size",
+                 "offset": "--offset", "max_position": "--max-position", "count": "--events",
+                 "tick": "--tick", "unit": "--unit"}
+
+
+def _add_queue_options(parser):
+    parser.add_argument("--queue", choices=("conservative", "probabilistic"),
+                        default="conservative",
+                        help="queue-position model (default conservative: only trades move "
+                             "the order up)")
+    parser.add_argument("--power", default="2",
+                        help="the probabilistic model's power f(x) = x**power (default 2)")
+    parser.add_argument("--latency-ms", default="1",
+                        help="order and cancel latency to the exchange, in ms (default 1)")
+    parser.add_argument("--feed-latency-ms", default=None,
+                        help="market data latency added to exchange time, in ms")
+    parser.add_argument("--interval-ms", default="100",
+                        help="time between strategy decisions, in ms (default 100)")
+    parser.add_argument("--size", type=int, default=1,
+                        help="lots quoted on each side (default 1)")
+    parser.add_argument("--offset", type=int, default=0,
+                        help="ticks behind the best bid and ask to quote (default 0: the touch)")
+    parser.add_argument("--max-position", type=int, default=None,
+                        help="stop bidding at this position and offering at its negative")
+    parser.add_argument("--fee-bps", default="0",
+                        help="fee per fill in basis points of notional, negative for a rebate "
+                             "(default 0)")
+    parser.add_argument("--db", metavar="PATH",
+                        help="append the run, its fills and equity to this SQLite database")
+    parser.add_argument("--plot", metavar="PATH",
+                        help="write an HTML page with inline SVG charts of the run")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object and no progress bar")
+
+
+def add_synthetic(subparsers):
+    parser = subparsers.add_parser(
+        "synthetic", help="quote at the touch against a synthetic L2 feed",
+        description="Generate a random L2 feed (one event per ms around a drifting mid) and "
+                    "replay it against a strategy quoting at the touch, with queue-position "
+                    "fills and order latency; report PnL and its split, inventory, fill rates "
+                    "and markouts. Money is in ticks x lots.")
+    parser.add_argument("--events", type=int, default=1_000_000,
+                        help="feed length in events (default 1,000,000)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    _add_queue_options(parser)
+    parser.set_defaults(handler=cmd_queue_backtest, scenario="synthetic")
+
+
+def add_recorded(subparsers):
+    parser = subparsers.add_parser(
+        "recorded", help="quote at the touch against a recorded LOBSTER session",
+        description="Replay a recorded NASDAQ session in LOBSTER format (message file, with "
+                    "its orderbook file) against a strategy quoting at the touch: its depth "
+                    "changes and visible executions as an L2 feed, with queue-position fills "
+                    "and order latency. Money is in ticks x shares times --unit.")
+    parser.add_argument("recording", metavar="RECORDING", help="the LOBSTER message CSV file")
+    parser.add_argument("--orderbook", metavar="PATH",
+                        help="the orderbook CSV file (default: RECORDING with 'message' "
+                             "replaced by 'orderbook')")
+    parser.add_argument("--tick", type=int, default=100,
+                        help="tick size in LOBSTER price units, dollars x 10000 (default 100: "
+                             "one cent)")
+    parser.add_argument("--unit", default=None,
+                        help="currency value of one tick on one lot for the reported money "
+                             "(default: tick / 10000, dollars)")
+    _add_queue_options(parser)
+    parser.set_defaults(handler=cmd_queue_backtest, scenario="recorded")
+
+
+def _ns(field, text):
+    from liqframe.core import to_units
+
+    try:
+        value = to_units(str(text), 6)
+    except ValueError as error:
+        raise InvalidValue(field, text, f"is not a duration in ms ({error})") from None
+    if value < 0:
+        raise InvalidValue(field, text, "must not be negative")
+    return value
+
+
+def _number(field, text):
+    from liqframe.backtest.params import number
+
+    return number(field, text)
+
+
+def _queue_events(args):
+    from liqframe.backtest.feeds import lobster_feed, synthetic_feed
+
+    if args.scenario == "synthetic":
+        latency = 500_000 if args.feed_latency_ms is None else \
+            _ns("feed_latency_ns", args.feed_latency_ms)
+        return synthetic_feed(args.events, args.seed, feed_latency_ns=latency), \
+            f"synthetic seed {args.seed}", 1.0
+    latency = 0 if args.feed_latency_ms is None else _ns("feed_latency_ns", args.feed_latency_ms)
+    events = lobster_feed(args.recording, args.orderbook, tick=args.tick,
+                          feed_latency_ns=latency)
+    unit = args.tick / 10000 if args.unit is None else _number("unit", args.unit)
+    return events, args.recording, unit
+
+
+def cmd_queue_backtest(args):
+    from liqframe.backtest.queue import QuoteTouch, run
+
+    try:
+        interval = _ns("interval_ns", args.interval_ms)
+        if interval == 0:
+            raise InvalidValue("interval_ns", args.interval_ms, "must be positive")
+        latency = _ns("order_latency_ns", args.latency_ms)
+        power, fee_bps = _number("power", args.power), _number("fee_bps", args.fee_bps)
+        strategy = QuoteTouch(size=args.size, offset=args.offset,
+                              max_position=args.max_position)
+        events, source, unit = _queue_events(args)
+        with _progress(len(events), not args.json, "replaying") as progress:
+            task = progress.add_task("replaying", total=len(events))
+            result = run(events, strategy, interval_ns=interval, order_latency_ns=latency,
+                         queue_model=args.queue, power=power, fee_bps=fee_bps,
+                         progress=lambda done: progress.update(task, completed=done))
+    except InvalidValue as error:
+        option = QUEUE_OPTIONS.get(error.field, f"--{error.field.replace('_', '-')}")
+        if error.field in ("recording", "orderbook") or " row " in error.field:
+            option = error.field
+        raise ConfigError(f"{option}: {error.value!r} {error.problem}") from None
+    options = {"queue_model": args.queue, "power": power, "latency_ms": latency / 1e6,
+               "interval_ms": interval / 1e6, "size": args.size, "offset": args.offset,
+               "max_position": args.max_position, "fee_bps": fee_bps}
+    run_id = None
+    if args.db:
+        from liqframe.backtest.report import write_sqlite
+
+        run_id = write_sqlite(args.db, result, scenario=args.scenario, source=source,
+                              options=options, unit=unit)
+    if args.plot:
+        from liqframe.backtest.report import plot_html
+
+        plot_html(args.plot, result, title=f"liqframe backtest {args.scenario}: {source}",
+                  unit=unit)
+    summary = result.summary()
+    if args.json:
+        document = {"scenario": args.scenario, "source": source, "options": options,
+                    "unit": unit, "summary": summary, "run_id": run_id, "plot": args.plot}
+        sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    _print_queue_summary(args.scenario, source, summary, unit)
+    return 0
+
+
+def _print_queue_summary(scenario, source, summary, unit):
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"backtest {scenario}: {source}", show_header=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    pnl, inventory, fills = summary["pnl"], summary["inventory"], summary["fills"]
+    for key in ("total", "spread_capture", "inventory", "fees"):
+        table.add_row(f"PnL {key.replace('_', ' ')}", f"{pnl[key] * unit:,.2f}")
+    table.add_row("inventory final / mean / std",
+                  f"{inventory['final']} / {inventory['mean']:.2f} / {inventory['std']:.2f}")
+    table.add_row("inventory min / max", f"{inventory['min']} / {inventory['max']}")
+    table.add_row("fills (buys / sells)", f"{fills['fills']} ({fills['buys']} / {fills['sells']})")
+    table.add_row("orders sent / rejected",
+                  f"{fills['bid_orders'] + fills['ask_orders']} / {fills['rejected']}")
+    table.add_row("fill rate", f"{fills['fill_rate']:.3f}")
+    for horizon, values in summary["markouts"].items():
+        move = "n/a" if values["mid_move"] is None else f"{values['mid_move']:+.3f}"
+        table.add_row(f"markout {horizon} (mid move, ticks)", f"{move} over {values['fills']}")
+    Console(highlight=False, soft_wrap=True).print(table)
+
+
 SCENARIOS = {
     "avellaneda-stoikov": add_avellaneda_stoikov,
+    "synthetic": add_synthetic,
+    "recorded": add_recorded,
 }
 
 
@@ -112,7 +289,9 @@ def add_backtest(subparsers):
     parser = subparsers.add_parser(
         "backtest", help="run a strategy backtest scenario",
         description="Run a backtest scenario. Each scenario is a subcommand with its own "
-                    "options: avellaneda-stoikov runs the paper's simulation experiment.")
+                    "options: avellaneda-stoikov runs the paper's simulation experiment; "
+                    "synthetic and recorded replay an L2 feed with queue-position fills "
+                    "and latency.")
     scenarios = parser.add_subparsers(title="scenarios", metavar="SCENARIO", required=True,
                                       help="the scenario to run")
     for add in SCENARIOS.values():
