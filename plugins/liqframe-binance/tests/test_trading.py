@@ -16,6 +16,7 @@ from liqframe_binance.trading import sign
 
 from liqframe.errors import ConfigError, OrderError
 from liqframe.model import Order, OrderStatus, OrderType, TimeInForce
+from liqframe.testing.loopback import serve
 
 # Binance spot API docs, "SIGNED Endpoint Examples for POST /api/v3/order - HMAC Keys".
 DOC_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
@@ -104,13 +105,9 @@ class FakeBinance:
 @pytest.fixture
 async def fake():
     exchange = FakeBinance("my-key", "my-secret")
-    runner = web.AppRunner(exchange.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    exchange.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-    yield exchange
-    await runner.cleanup()
+    async with serve(exchange.app()) as url:
+        exchange.url = url
+        yield exchange
 
 
 def connector(fake, **trading):

@@ -18,6 +18,7 @@ from liqframe_coinbase.trading import CoinbaseTrader, build_jwt, load_key
 from liqframe.connectors import markets_from_options
 from liqframe.errors import ConfigError, OrderError
 from liqframe.model import Order, OrderStatus, OrderType, TimeInForce
+from liqframe.testing.loopback import serve
 
 KEY_NAME = "organizations/0f1e2d3c/apiKeys/4b5a6978"
 MARKETS = {"BTC/USD": {"id": "BTC-USD", "price_increment": "0.01",
@@ -135,13 +136,9 @@ async def fake():
     pem, public = new_key()
     exchange = FakeCoinbase(public)
     exchange.pem = pem
-    runner = web.AppRunner(exchange.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    exchange.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-    yield exchange
-    await runner.cleanup()
+    async with serve(exchange.app()) as url:
+        exchange.url = url
+        yield exchange
 
 
 def trader(fake, pem=None):

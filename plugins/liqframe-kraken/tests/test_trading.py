@@ -16,6 +16,7 @@ from liqframe_kraken.trading import asset_name, sign
 
 from liqframe.errors import OrderError
 from liqframe.model import Order, OrderStatus, OrderType, TimeInForce
+from liqframe.testing.loopback import serve
 
 # Kraken "Spot REST Authentication", Examples: a limit buy of 1.25 XBTUSD at 37,500.
 DOC_SECRET = ("kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6"
@@ -112,13 +113,9 @@ class FakeKraken:
 async def fake():
     secret = base64.b64encode(os.urandom(64)).decode()
     exchange = FakeKraken("my-key", secret)
-    runner = web.AppRunner(exchange.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    exchange.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-    yield exchange
-    await runner.cleanup()
+    async with serve(exchange.app()) as url:
+        exchange.url = url
+        yield exchange
 
 
 def connector(fake, **trading):
