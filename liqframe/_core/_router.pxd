@@ -63,6 +63,15 @@ cdef class Router:
                      int64_t* lots) except -1
     cdef int _dp(self, int count, int64_t quantity, int64_t* lots, double seconds,
                  int64_t max_cells) except -1
+    cdef bint _bounded_plan(self, int count, int64_t n, int64_t units, int64_t* step,
+                            int64_t* jmin, int64_t* jmax, int128* offsets, bint* zero,
+                            int64_t* wlo, int64_t* whi, int128* lam_out,
+                            int128* cutoff) except -1
+    cdef int128 _lagrangian(self, int count, int64_t target, int128 lam, int64_t* jmin,
+                            int64_t* jmax, int128* offsets, int64_t* excess) except? -1
+    cdef int _run_plan(self, int count, int64_t n, int64_t* step, int64_t* wlo, int64_t* whi,
+                       bint* zero, int128* offsets, int128 lam, bint bounded, int128 cutoff,
+                       int64_t* rlo, int64_t* rhi, int64_t* lots, double deadline) except -1
     cdef int _fallback(self, int count, int64_t quantity, int64_t* lots) except -1
     cdef int64_t _rounded_greedy(self, int count, bint* active, int64_t quantity,
                                  int64_t* lots, int128* cost) except -1

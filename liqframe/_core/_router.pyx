@@ -16,6 +16,7 @@ from cpython.long cimport PyLong_CheckExact
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_SET_ITEM
 from cpython.object cimport PyTypeObject
+from libc.math cimport log2
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
@@ -519,15 +520,23 @@ cdef class Router:
 
     cdef int _dp(self, int count, int64_t quantity, int64_t* lots, double seconds,
                  int64_t max_cells) except -1:
-        """Exact lots per venue in play; 0 when past ``max_cells`` or ``seconds`` (or
-        predicted to be)."""
+        """Exact lots per venue in play (the pure twin's ``dp``: the same plans, order and
+        ties); 0 when past ``max_cells`` or ``seconds`` (or predicted to be)."""
         cdef double deadline = _now() + seconds
-        cdef int64_t units = 0, total = 0, n, a_, b_
+        cdef int64_t units = 0, total = 0, n, a_, b_, lot, cells = 0, width
         cdef int64_t step[64]
         cdef int64_t jmin[64]
         cdef int64_t jmax[64]
+        cdef int64_t wlo[64]
+        cdef int64_t whi[64]
+        cdef int64_t rlo[64]
+        cdef int64_t rhi[64]
+        cdef int128 offsets[64]
+        cdef bint zero[64]
+        cdef int128 lam = 0, cutoff = 0
+        cdef bint bounded
+        cdef double steps = 0
         cdef int k
-        cdef InPlay* v
         cdef VenueC* c
         if count == 0:
             return 1
@@ -538,77 +547,226 @@ cdef class Router:
             units = a_
         for k in range(count):
             c = &self.venues[self.play[k].slot]
-            step[k] = c.lot_size // units
-            jmin[k] = max(1, (c.min_size + c.lot_size - 1) // c.lot_size)
-            jmax[k] = self.play[k].cap // c.lot_size
-            total += jmax[k] * c.lot_size
+            lot = c.lot_size
+            jmin[k] = max(1, (c.min_size + lot - 1) // lot)
+            jmax[k] = self.play[k].cap // lot
+            if jmin[k] <= jmax[k]:
+                total += jmax[k] * lot
         n = (quantity if quantity < total else total) // units
-        if <double>count * (n + 1) > max_cells or n >= 2**31 - 1:
+        for k in range(count):
+            step[k] = self.venues[self.play[k].slot].lot_size // units
+            if n // step[k] < jmax[k]:
+                jmax[k] = n // step[k]
+        bounded = self._bounded_plan(count, n, units, step, jmin, jmax, offsets, zero, wlo, whi,
+                                     &lam, &cutoff)
+        if not bounded:
+            lam = 0
+            for k in range(count):
+                offsets[k] = 0
+                zero[k] = True
+                wlo[k], whi[k] = jmin[k], jmax[k]
+                if jmin[k] > jmax[k]:
+                    wlo[k], whi[k] = 1, 0
+        _ranges(count, n, step, zero, wlo, whi, bounded, rlo, rhi)
+        for k in range(count):
+            width = rhi[k] - rlo[k] + 1
+            cells += width
+            steps += width * log2(max(whi[k] - wlo[k], 0) + 3)
+        if cells > max_cells or n >= 2**31 - 1:
             return 0
-        if predicted_seconds(count, n, DP_NS_PER_STEP) > seconds:
+        if steps * DP_NS_PER_STEP / 1e9 > seconds:
             return 0
-        cdef int128* best = <int128*>malloc((n + 1) * sizeof(int128))
-        cdef int128* fresh = <int128*>malloc((n + 1) * sizeof(int128))
-        cdef int32_t* choices = <int32_t*>malloc(count * (n + 1) * sizeof(int32_t))
-        cdef int128* g = <int128*>malloc((n + 1) * sizeof(int128))
-        cdef int128* values = <int128*>malloc((n + 1) * sizeof(int128))
-        cdef int64_t* argmins = <int64_t*>malloc((n + 1) * sizeof(int64_t))
-        cdef int64_t x, r, kk, top, q, i, worst
-        cdef int128 fixed, total_cost
-        cdef int128* swap
+        return self._run_plan(count, n, step, wlo, whi, zero, offsets, lam, bounded, cutoff,
+                              rlo, rhi, lots, deadline)
+
+    cdef bint _bounded_plan(self, int count, int64_t n, int64_t units, int64_t* step,
+                            int64_t* jmin, int64_t* jmax, int128* offsets, bint* zero,
+                            int64_t* wlo, int64_t* whi, int128* lam_out,
+                            int128* cutoff) except -1:
+        """The pure twin's ``bounded_plan``: False when it does not apply."""
+        cdef bint active[64]
+        cdef int64_t trial[64]
+        cdef int128 spare[64]
+        cdef int128 upper, lower, low_bound, lo = 0, hi = 0, mid, key, fixed_max = 0, slack, limit
+        cdef int128 value, reach
+        cdef int64_t filled, excess, in_play = 0, lot, middle, first, a, b, j
+        cdef int k
+        cdef InPlay* v
+        cdef VenueC* c
+        for k in range(count):
+            active[k] = True
+        filled = self._rounded_greedy(count, active, n * units, trial, &upper)
+        if filled != n * units:
+            return False
+        for k in range(count):
+            v = &self.play[k]
+            c = &self.venues[v.slot]
+            key = v.a * v.book.prices[0] + v.b
+            if k == 0 or key < lo:
+                lo = key
+            key = v.a * v.book.prices[v.levels - 1] + v.b
+            if k == 0 or key > hi:
+                hi = key
+            if c.fixed_fee > fixed_max:
+                fixed_max = c.fixed_fee
+            if jmin[k] <= jmax[k]:
+                in_play += jmax[k] * c.lot_size
+        lo -= 1
+        hi += fixed_max + 1
+        if in_play:  # max(|lo|, |hi|) * in_play >= 2**120, without overflowing
+            reach = ((<int128>1 << 120) + in_play - 1) // in_play
+            if (lo if lo >= 0 else -lo) >= reach or (hi if hi >= 0 else -hi) >= reach:
+                return False
+        while hi - lo > 1:
+            mid = lo + ((hi - lo) >> 1)
+            self._lagrangian(count, n * units, mid, jmin, jmax, offsets, &excess)
+            if excess > 0:
+                lo = mid
+            else:
+                hi = mid
+        low_bound = self._lagrangian(count, n * units, lo, jmin, jmax, spare, &excess)
+        lower = self._lagrangian(count, n * units, hi, jmin, jmax, offsets, &excess)
+        lam_out[0] = hi
+        if low_bound >= lower:
+            lower = low_bound
+            lam_out[0] = lo
+            for k in range(count):
+                offsets[k] = spare[k]
+        slack = upper - lower
+        cutoff[0] = slack
+        for k in range(count):
+            zero[k] = -offsets[k] <= slack
+            wlo[k], whi[k] = 1, 0
+            if jmin[k] > jmax[k]:
+                continue
+            v = &self.play[k]
+            lot = self.venues[v.slot].lot_size
+            limit = slack + offsets[k] - self.venues[v.slot].fixed_fee
+            middle = _lowest(v, lot, jmin[k], jmax[k], lam_out[0], &value)
+            if value > limit:
+                continue
+            a, b = jmin[k], middle
+            while a < b:
+                j = (a + b) >> 1
+                if _phi(v, lot, j, lam_out[0]) <= limit:
+                    b = j
+                else:
+                    a = j + 1
+            first = a
+            a, b = middle, jmax[k]
+            while a < b:
+                j = (a + b + 1) >> 1
+                if _phi(v, lot, j, lam_out[0]) <= limit:
+                    a = j
+                else:
+                    b = j - 1
+            wlo[k], whi[k] = first, a
+        return True
+
+    cdef int128 _lagrangian(self, int count, int64_t target, int128 lam, int64_t* jmin,
+                            int64_t* jmax, int128* offsets, int64_t* excess) except? -1:
+        """The pure twin's ``lagrangian``: returns the bound, sets offsets and excess."""
+        cdef int128 bound = lam * target, value
+        cdef int64_t taken = 0, j, lot
+        cdef int k
+        cdef InPlay* v
+        for k in range(count):
+            offsets[k] = 0
+            if jmin[k] > jmax[k]:
+                continue
+            v = &self.play[k]
+            lot = self.venues[v.slot].lot_size
+            j = _lowest(v, lot, jmin[k], jmax[k], lam, &value)
+            value += self.venues[v.slot].fixed_fee
+            if value < 0:
+                offsets[k] = value
+                bound += value
+                taken += j * lot
+        excess[0] = target - taken
+        return bound
+
+    cdef int _run_plan(self, int count, int64_t n, int64_t* step, int64_t* wlo, int64_t* whi,
+                       bint* zero, int128* offsets, int128 lam, bint bounded, int128 cutoff,
+                       int64_t* rlo, int64_t* rhi, int64_t* lots, double deadline) except -1:
+        """The pure twin's ``run_plan``."""
+        cdef int64_t start[65]
+        cdef int64_t widest = 1, window = 1, k64, x, lo, hi, prev_lo = 0, prev_hi = 0, first
+        cdef int64_t last, j, lot, residue, i
+        cdef int k
+        cdef int128 fixed
+        cdef InPlay* v
+        start[0] = 0
+        for k in range(count):
+            start[k + 1] = start[k] + rhi[k] - rlo[k] + 1
+            widest = max(widest, rhi[k] - rlo[k] + 1)
+            window = max(window, whi[k] - wlo[k] + 1)
+        cdef int128* buffers = <int128*>malloc(2 * (widest + 1) * sizeof(int128))
+        cdef int128* g = <int128*>malloc(window * sizeof(int128))
+        cdef int32_t* choices = <int32_t*>malloc(max(start[count], 1) * sizeof(int32_t))
+        cdef int128* prev
+        cdef int128* values
         cdef int32_t* choice
-        cdef int64_t length
+        cdef int flip = 0
         try:
-            if (best == NULL or fresh == NULL or choices == NULL or g == NULL or values == NULL
-                    or argmins == NULL):
+            if buffers == NULL or g == NULL or choices == NULL:
                 raise MemoryError()
-            best[0] = 0
-            for x in range(1, n + 1):
-                best[x] = C_UNREACHABLE
+            prev = buffers
+            prev[0] = 0
             for k in range(count):
                 if _now() > deadline:
                     return 0
                 v = &self.play[k]
-                c = &self.venues[v.slot]
-                choice = choices + k * (n + 1)
-                for x in range(n + 1):
-                    fresh[x] = best[x]
-                    choice[x] = 0
-                top = min(jmax[k], n // step[k])
-                if jmin[k] <= top:
-                    for kk in range(top + 1):
-                        q = kk * c.lot_size
-                        g[kk] = v.a * _notional_of(v.book, q, &worst) + v.b * q
-                    fixed = c.fixed_fee
-                    for r in range(min(step[k], n + 1)):
-                        length = (n - r) // step[k] + 1
-                        _convolve(best + r, step[k], length, g, jmin[k], top, values, argmins)
-                        for kk in range(jmin[k], length):
-                            total_cost = fixed + values[kk]
-                            x = r + kk * step[k]
-                            if total_cost < fresh[x]:
-                                fresh[x] = total_cost
-                                choice[x] = <int32_t>(kk - argmins[kk])
-                swap = best
-                best = fresh
-                fresh = swap
-            x = 0
-            for i in range(n, -1, -1):
-                if best[i] < C_FEASIBLE:
-                    x = i
-                    break
+                lo, hi = rlo[k], rhi[k]
+                flip ^= 1
+                values = buffers + flip * (widest + 1)
+                choice = choices + start[k]
+                for i in range(hi - lo + 1):
+                    values[i] = C_UNREACHABLE
+                    choice[i] = 0
+                if zero[k]:
+                    for x in range(max(lo, prev_lo), min(hi, prev_hi) + 1):
+                        values[x - lo] = prev[x - prev_lo] - offsets[k]
+                if wlo[k] <= whi[k]:
+                    lot = self.venues[v.slot].lot_size
+                    fixed = self.venues[v.slot].fixed_fee - offsets[k]
+                    for j in range(wlo[k], whi[k] + 1):
+                        g[j - wlo[k]] = fixed + _cost(v, j * lot) - lam * (j * lot)
+                    for residue in range(min(step[k], hi - lo + 1)):
+                        _convolve(prev, prev_lo, prev_hi, lo + residue, hi, step[k], g, wlo[k],
+                                  whi[k], values, choice, residue)
+                if bounded:
+                    first, last = -1, -1
+                    for i in range(hi - lo + 1):
+                        if values[i] <= cutoff:
+                            if first < 0:
+                                first = i
+                            last = i
+                        else:
+                            values[i] = C_UNREACHABLE
+                    if first < 0:  # cannot happen: the rounded greedy's split is always kept
+                        raise RouteError("internal: the bounded programme kept no split")
+                    prev = values + first
+                    prev_lo, prev_hi = lo + first, lo + last
+                else:
+                    prev = values
+                    prev_lo, prev_hi = lo, hi
+            if bounded:
+                x = n
+            else:
+                x = 0
+                for i in range(prev_hi, prev_lo - 1, -1):
+                    if prev[i - prev_lo] < C_FEASIBLE:
+                        x = i
+                        break
             for k in range(count - 1, -1, -1):
-                kk = choices[k * (n + 1) + x]
-                lots[k] = kk * self.venues[self.play[k].slot].lot_size
-                x -= kk * step[k]
+                j = choices[start[k] + x - rlo[k]]
+                lots[k] = j * self.venues[self.play[k].slot].lot_size
+                x -= j * step[k]
             return 1
         finally:
-            free(best)
-            free(fresh)
-            free(choices)
+            free(buffers)
             free(g)
-            free(values)
-            free(argmins)
+            free(choices)
 
     cdef int _fallback(self, int count, int64_t quantity, int64_t* lots) except -1:
         """The pure twin's ``fallback`` over the venues in play, in C."""
@@ -751,48 +909,110 @@ cdef class Router:
                                _from_i128(sum_fee), _from_i128(sum_cost), method))
 
 
-cdef void _convolve(int128* f, int64_t stride, int64_t n, int128* g, int64_t jmin, int64_t jmax,
-                    int128* values, int64_t* argmins) noexcept nogil:
-    """values[k] = min over i of f[i * stride] + g[k - i], jmin <= k - i <= jmax, k >= jmin,
-    with the smallest minimising i in argmins[k] (see the pure twin's convolve)."""
+cdef inline int64_t _floordiv(int64_t a, int64_t b) noexcept nogil:
+    """a // b rounded down (b > 0), as Python's //."""
+    cdef int64_t q = a // b
+    if a % b != 0 and a < 0:
+        q -= 1
+    return q
+
+
+cdef inline int128 _phi(InPlay* v, int64_t lot, int64_t j, int128 lam) noexcept nogil:
+    return _cost(v, j * lot) - lam * (j * lot)
+
+
+cdef int64_t _lowest(InPlay* v, int64_t lot, int64_t jmin, int64_t jmax, int128 lam,
+                     int128* value) noexcept nogil:
+    """The pure twin's ``_lowest``: returns j and sets its value."""
+    cdef int64_t below = v.book.cum[_upper(v, lam - 1, 0, v.levels)], j, best_j = 0, t
+    cdef int128 val, best = 0
+    if below > v.cap:
+        below = v.cap
+    below //= lot
+    for t in range(2):
+        j = below + t
+        if j < jmin:
+            j = jmin
+        if j > jmax:
+            j = jmax
+        val = _phi(v, lot, j, lam)
+        if t == 0 or val < best:
+            best, best_j = val, j
+    value[0] = best
+    return best_j
+
+
+cdef void _ranges(int count, int64_t n, int64_t* step, bint* zero, int64_t* wlo, int64_t* whi,
+                  bint exact_target, int64_t* rlo, int64_t* rhi) noexcept nogil:
+    """The pure twin's ``_ranges``."""
+    cdef int64_t low = 0, high = 0, rest_low = 0, rest_high = 0, a, b
+    cdef int k
+    for k in range(count):
+        rest_low += 0 if zero[k] else wlo[k] * step[k]
+        rest_high += whi[k] * step[k] if wlo[k] <= whi[k] else 0
+    for k in range(count):
+        a = 0 if zero[k] else wlo[k] * step[k]
+        b = whi[k] * step[k] if wlo[k] <= whi[k] else 0
+        low += a
+        high += b
+        rest_low -= a
+        rest_high -= b
+        if exact_target:
+            rlo[k] = max(low, n - rest_high)
+            rhi[k] = min(high, n - rest_low)
+        else:
+            rlo[k] = 0
+            rhi[k] = min(high, n)
+
+
+cdef void _convolve(int128* prev, int64_t prev_lo, int64_t prev_hi, int64_t base, int64_t hi,
+                    int64_t step, int128* g, int64_t wlo, int64_t whi, int128* values,
+                    int32_t* choice, int64_t offset) noexcept nogil:
+    """The pure twin's ``convolve`` (one residue class of a stage)."""
     cdef int64_t stack[4 * 130]
-    cdef int depth = 0
-    cdef int64_t klo, khi, ilo, ihi, k, lo, hi, i, best_i
+    cdef int depth
+    cdef int64_t tlo = -_floordiv(base - prev_lo, step), thi = _floordiv(prev_hi - base, step)
+    cdef int64_t ulo, uhi, shift = base - prev_lo, a, b, ilo, ihi, u, first, last, t, best_t
     cdef int128 best, value
-    stack[0] = jmin
-    stack[1] = n - 1
-    stack[2] = 0
-    stack[3] = n - 1
+    if tlo > thi:
+        return
+    ulo = tlo + wlo if tlo + wlo > 0 else 0
+    uhi = (hi - base) // step
+    if thi + whi < uhi:
+        uhi = thi + whi
+    stack[0], stack[1], stack[2], stack[3] = ulo, uhi, tlo, thi
     depth = 1
     while depth:
         depth -= 1
-        klo = stack[4 * depth]
-        khi = stack[4 * depth + 1]
+        a = stack[4 * depth]
+        b = stack[4 * depth + 1]
         ilo = stack[4 * depth + 2]
         ihi = stack[4 * depth + 3]
-        if klo > khi:
+        if a > b:
             continue
-        k = (klo + khi) >> 1
-        lo = ilo if ilo > k - jmax else k - jmax
-        hi = ihi if ihi < k - jmin else k - jmin
-        best_i = lo
-        best = f[lo * stride] + g[k - lo]
-        for i in range(lo + 1, hi + 1):
-            value = f[i * stride] + g[k - i]
+        u = (a + b) >> 1
+        first = ilo if ilo > u - whi else u - whi
+        last = ihi if ihi < u - wlo else u - wlo
+        best_t = first
+        best = prev[shift + step * first] + g[u - first - wlo]
+        for t in range(first + 1, last + 1):
+            value = prev[shift + step * t] + g[u - t - wlo]
             if value < best:
-                best_i = i
+                best_t = t
                 best = value
-        values[k] = best
-        argmins[k] = best_i
+        t = offset + step * u
+        if best < values[t]:
+            values[t] = best
+            choice[t] = <int32_t>(u - best_t)
         # Each row depends only on the bounds its parent gave it, so the order rows are solved
         # in does not change the result; one pending sibling per level keeps the stack O(log n).
-        stack[4 * depth] = k + 1
-        stack[4 * depth + 1] = khi
-        stack[4 * depth + 2] = best_i
-        stack[4 * depth + 3] = ihi
-        depth += 1
-        stack[4 * depth] = klo
-        stack[4 * depth + 1] = k - 1
+        stack[4 * depth] = a
+        stack[4 * depth + 1] = u - 1
         stack[4 * depth + 2] = ilo
-        stack[4 * depth + 3] = best_i
+        stack[4 * depth + 3] = best_t
+        depth += 1
+        stack[4 * depth] = u + 1
+        stack[4 * depth + 1] = b
+        stack[4 * depth + 2] = best_t
+        stack[4 * depth + 3] = ihi
         depth += 1

@@ -243,9 +243,9 @@ def route_args(side, quantity, limit_price, fallback_price, exclude, n_venues):
     return side, quantity, limit, fallback, mask
 
 
-def predicted_seconds(venues, units, ns_per_step):
-    """The programme's predicted run time: venues x units cells, log2(units) steps each."""
-    return venues * (units + 1) * math.log2(units + 2) * ns_per_step / 1e9
+def predicted_seconds(steps, ns_per_step):
+    """The programme's predicted run time from its steps (see ``plan_steps``)."""
+    return steps * ns_per_step / 1e9
 
 
 def split_array(out, n_venues):
@@ -589,83 +589,284 @@ def greedy(quantity, venues):
     return lots
 
 
-def chunk_costs(v, jmax):
-    """``G[j]``: expected cost of ``j`` lots of the venue's lot size, fixed fee excluded."""
-    return [v.cost(j * v.params.lot_size) for j in range(jmax + 1)]
+# --- the exact programme ----------------------------------------------------------------------
+#
+# The programme runs over venues in play order; state x (units filled so far) at stage k holds
+# the least cost of the first k venues filling x. A plan says, per venue, which quantities may
+# be tried (0 when ``zero``, and ``window`` = (jmin, jmax) of the venue's lots) and, per stage,
+# the range of states kept. The full plan keeps everything; the bounded plan keeps only what
+# the Lagrangian bound leaves possible for an optimal split (module docstring, "bounded").
+# Costs inside are *reduced*: ``r(j) = F + g(j) - lam*j*lot - m`` for j lots of a venue and
+# ``-m`` for none, where ``m`` is the venue's minimum of ``h(q) - lam*q``; at a given state they
+# differ from the real costs by the same amount, so every comparison and tie goes the same way.
+# The full plan has lam = m = 0 (real costs).
+
+Plan = namedtuple("Plan", "lam offsets zero windows ranges cutoff")
 
 
 def dp_shape(quantity, venues, units):
-    """Per venue (step in units, jmin, jmax) and the target in units."""
-    shapes = []
+    """Per venue (step in units, jmin, jmax) and the target in units. jmax counts lots that fit
+    both the venue's cap and the target; a venue with jmax < jmin can only be left out."""
+    raw, total = [], 0
     for v in venues:
         lot = v.params.lot_size
-        jmin = max(1, -(-v.params.min_size // lot))
-        jmax = v.cap // lot
-        shapes.append((lot // units, jmin, jmax))
-    total = sum(jmax * lot * units for (lot, _, jmax) in shapes)
-    return shapes, min(quantity, total) // units
+        jmin, jmax = max(1, -(-v.params.min_size // lot)), v.cap // lot
+        if jmin <= jmax:
+            total += jmax * lot
+        raw.append((lot // units, jmin, jmax))
+    n = min(quantity, total) // units
+    return [(step, jmin, min(jmax, n // step)) for step, jmin, jmax in raw], n
 
 
-def dp(quantity, venues, units, seconds, max_cells):
+def _lots_below(v, lam):
+    """Usable lots of ``v`` (up to its cap) whose per-lot cost is below ``lam``."""
+    prices, lo, hi = v.book.prices, 0, v.levels
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if v.a * prices[mid] + v.b < lam:
+            lo = mid + 1
+        else:
+            hi = mid
+    return min(v.book.cum[lo], v.cap)
+
+
+def _lowest(v, jmin, jmax, lam):
+    """``(j, g(j) - lam*j*lot)`` least over jmin <= j <= jmax (ties: the smaller j). The
+    continuous minimum is at the lots cheaper than lam; g is convex, so a lattice minimum is
+    the lot count just below or just above it, clamped to the range."""
+    lot = v.params.lot_size
+    below = _lots_below(v, lam) // lot
+    best = None
+    for j in (below, below + 1):
+        j = min(max(j, jmin), jmax)
+        value = v.cost(j * lot) - lam * j * lot
+        if best is None or value < best[1]:
+            best = (j, value)
+    return best
+
+
+def lagrangian(venues, shapes, target, lam):
+    """``(bound, excess, offsets)`` at the per-lot price ``lam``: the lower bound
+    ``lam*target + sum m_k`` on any split of ``target`` units' lots, ``target`` minus the lots
+    the venues would take at that price, and each venue's ``m_k = min(0, F + min_j (g(j) -
+    lam*j*lot))``."""
+    bound, taken, offsets = lam * target, 0, []
+    for v, (_, jmin, jmax) in zip(venues, shapes):
+        m = 0
+        if jmin <= jmax:
+            j, value = _lowest(v, jmin, jmax, lam)
+            if value + v.params.fixed_fee < 0:
+                m = value + v.params.fixed_fee
+                taken += j * v.params.lot_size
+        offsets.append(m)
+        bound += m
+    return bound, target - taken, offsets
+
+
+def price_bracket(venues):
+    """Per-lot prices at which no venue is worth using, and every venue takes all it can."""
+    fixed = max(v.params.fixed_fee for v in venues)
+    return (min(v.a * v.book.prices[0] + v.b for v in venues) - 1,
+            max(v.a * v.book.prices[v.levels - 1] + v.b for v in venues) + fixed + 1)
+
+
+def best_price(venues, shapes, target):
+    """The per-lot price whose Lagrangian bound is (about) the greatest: bisection on the
+    bound's slope between a price at which no venue is worth using and one at which every
+    venue takes all it can. ``(lam, bound, offsets)``."""
+    lo, hi = price_bracket(venues)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if lagrangian(venues, shapes, target, mid)[1] > 0:
+            lo = mid
+        else:
+            hi = mid
+    low, high = lagrangian(venues, shapes, target, lo), lagrangian(venues, shapes, target, hi)
+    return (lo, low[0], low[2]) if low[0] >= high[0] else (hi, high[0], high[2])
+
+
+def _window(v, shape, lam, m, slack):
+    """The lots j of ``v`` whose reduced cost ``F + g(j) - lam*j*lot - m`` is at most
+    ``slack``: an interval, as the reduced cost is convex in j. ``(1, 0)`` when none."""
+    _, jmin, jmax = shape
+    if jmin > jmax:
+        return 1, 0
+    lot = v.params.lot_size
+    limit = slack + m - v.params.fixed_fee
+
+    def fits(j):
+        return v.cost(j * lot) - lam * j * lot <= limit
+
+    middle, value = _lowest(v, jmin, jmax, lam)
+    if value > limit:
+        return 1, 0
+    lo, hi = jmin, middle
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    first, lo, hi = lo, middle, jmax
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return first, lo
+
+
+def _ranges(shapes, zero, windows, n, exact_target):
+    """Per stage, the states a split may pass through: between what the venues so far can
+    fill and, when the target is known, what the venues left need to leave."""
+    least = [0 if z else lo * s for (s, _, _), z, (lo, _) in zip(shapes, zero, windows)]
+    most = [hi * s if lo <= hi else 0 for (s, _, _), (lo, hi) in zip(shapes, windows)]
+    ranges, low, high = [], 0, 0
+    rest_low, rest_high = sum(least), sum(most)
+    for a, b in zip(least, most):
+        low, high, rest_low, rest_high = low + a, high + b, rest_low - a, rest_high - b
+        if exact_target:
+            ranges.append((max(low, n - rest_high), min(high, n - rest_low)))
+        else:
+            ranges.append((0, min(high, n)))
+    return ranges
+
+
+def full_plan(shapes, n):
+    """Every quantity of every venue, every state from 0 to the target."""
+    count = len(shapes)
+    windows = [(jmin, jmax) if jmin <= jmax else (1, 0) for _, jmin, jmax in shapes]
+    zero = [True] * count
+    return Plan(0, [0] * count, zero, windows, _ranges(shapes, zero, windows, n, False), None)
+
+
+def bounded_plan(venues, shapes, n, units, greedy_kernel):
+    """The plan the Lagrangian bound leaves (module docstring), or None when the rounded
+    greedy does not fill the target, so the lots filled by a best split are not known."""
+    lots, filled, upper = _rounded_greedy(n * units, venues, range(len(venues)), greedy_kernel)
+    if filled != n * units:
+        return None
+    # The bound's arithmetic stays within 128 bits (the compiled twin's) when prices times lots
+    # do: |lam| <= the bracket's ends, lots <= what the venues may take.
+    lo, hi = price_bracket(venues)
+    lots_in_play = sum(jmax * v.params.lot_size for v, (_, jmin, jmax) in zip(venues, shapes)
+                       if jmin <= jmax)
+    if max(abs(lo), abs(hi)) * lots_in_play >= 2**120:
+        return None
+    lam, lower, offsets = best_price(venues, shapes, n * units)
+    slack = upper - lower  # >= 0: a feasible cost against a lower bound
+    zero = [-m <= slack for m in offsets]
+    windows = [_window(v, shape, lam, m, slack)
+               for v, shape, m in zip(venues, shapes, offsets)]
+    return Plan(lam, offsets, zero, windows, _ranges(shapes, zero, windows, n, True), slack)
+
+
+def plan_steps(plan):
+    """``(cells, steps)``: states kept and their predicted work (divide and conquer over each
+    venue's window costs about log2 of its width per state)."""
+    cells = steps = 0
+    for (lo, hi), (wlo, whi) in zip(plan.ranges, plan.windows):
+        cells += hi - lo + 1
+        steps += (hi - lo + 1) * math.log2(max(whi - wlo, 0) + 3)
+    return cells, steps
+
+
+def dp(quantity, venues, units, seconds, max_cells, bounded=True, greedy_kernel=None):
     """Exact lots per venue (module docstring), or None past ``max_cells`` or ``seconds`` (or
-    predicted to be)."""
+    predicted to be). ``bounded=False`` runs the full programme (tests compare the two)."""
     deadline = time.perf_counter() + seconds
+    if not venues:
+        return []
     shapes, n = dp_shape(quantity, venues, units)
-    if len(venues) * (n + 1) > max_cells or n >= 2**31 - 1:
+    plan = bounded_plan(venues, shapes, n, units, greedy_kernel or greedy) if bounded else None
+    if plan is None:
+        plan = full_plan(shapes, n)
+    cells, steps = plan_steps(plan)
+    if cells > max_cells or n >= 2**31 - 1:
         return None
-    if predicted_seconds(len(venues), n, DP_NS_PER_STEP) > seconds:
+    if predicted_seconds(steps, DP_NS_PER_STEP) > seconds:
         return None
-    best = [0] + [UNREACHABLE] * n
+    return run_plan(venues, shapes, plan, n, deadline)
+
+
+def run_plan(venues, shapes, plan, n, deadline):
+    """Lots per venue of the least-cost split the plan allows, or None past ``deadline``.
+    Ties: the last venue takes nothing if it can, else the most it can; then the one before
+    it, given that, and so on (the full programme's rule)."""
+    prev_lo, prev = 0, [0]
     choices = []
-    for v, (step, jmin, jmax) in zip(venues, shapes):
+    for k, (v, (step, _, _)) in enumerate(zip(venues, shapes)):
         if time.perf_counter() > deadline:
             return None
-        jmax = min(jmax, n // step)
-        fresh, choice = best[:], [0] * (n + 1)
-        if jmin <= jmax:
-            g = chunk_costs(v, jmax)
-            fixed = v.params.fixed_fee
-            for r in range(min(step, n + 1)):
-                f = best[r::step]
-                values, argmins = convolve(f, g, jmin, jmax)
-                for k in range(jmin, len(f)):
-                    total = fixed + values[k]
-                    x = r + k * step
-                    if total < fresh[x]:
-                        fresh[x], choice[x] = total, k - argmins[k]
-        best = fresh
-        choices.append(choice)
-    x = max((x for x in range(n + 1) if best[x] < UNREACHABLE // 2), default=0)
+        lo, hi = plan.ranges[k]
+        m = plan.offsets[k]
+        prev_hi = prev_lo + len(prev) - 1
+        values, choice = [UNREACHABLE] * (hi - lo + 1), [0] * (hi - lo + 1)
+        if plan.zero[k]:
+            for x in range(max(lo, prev_lo), min(hi, prev_hi) + 1):
+                values[x - lo] = prev[x - prev_lo] - m
+        wlo, whi = plan.windows[k]
+        if wlo <= whi:
+            lot, fixed = v.params.lot_size, v.params.fixed_fee - m
+            g = [fixed + v.cost(j * lot) - plan.lam * j * lot for j in range(wlo, whi + 1)]
+            for residue in range(min(step, hi - lo + 1)):
+                convolve(prev, prev_lo, prev_hi, lo + residue, hi, step, g, wlo, whi,
+                         values, choice, residue)
+        if plan.cutoff is not None:
+            kept = [i for i, value in enumerate(values) if value <= plan.cutoff]
+            if not kept:  # cannot happen: the rounded greedy's split is always kept
+                raise RouteError("internal: the bounded programme kept no split")
+            first, last = kept[0], kept[-1]
+            prev_lo = lo + first
+            prev = [value if value <= plan.cutoff else UNREACHABLE
+                    for value in values[first:last + 1]]
+        else:
+            prev_lo, prev = lo, values
+        choices.append((lo, choice))
+    if plan.cutoff is not None:
+        x = n
+    else:
+        x = max((prev_lo + i for i, value in enumerate(prev) if value < UNREACHABLE // 2),
+                default=0)
     lots = [0] * len(venues)
     for k in range(len(venues) - 1, -1, -1):
-        j = choices[k][x]
+        lo, choice = choices[k]
+        j = choice[x - lo]
         lots[k] = j * venues[k].params.lot_size
         x -= j * shapes[k][0]
     return lots
 
 
-def convolve(f, g, jmin, jmax):
-    """``h[k] = min over i of f[i] + g[k - i]`` with ``jmin <= k - i <= jmax``, for k >= jmin,
-    and the smallest minimising i. ``g`` is convex, so the optimal i never decreases with k
-    and divide and conquer finds every row in O(n log n)."""
-    n = len(f)
-    values, argmins = [0] * n, [0] * n
-    stack = [(jmin, n - 1, 0, n - 1)]
+def convolve(prev, prev_lo, prev_hi, base, hi, step, g, wlo, whi, values, choice, offset):
+    """One residue class of a stage: for states ``x = base + step*u <= hi``, the least of
+    ``prev[y] + g[j]`` over ``y = x - step*j`` kept (``prev_lo <= y <= prev_hi``) and ``wlo <= j
+    <= whi``, written to ``values[offset + step*u]`` (with j in ``choice``) where it is lower
+    than what is there. g is convex, so the least y (most j) of each row never decreases with
+    the row, and divide and conquer finds every row in O(rows log rows)."""
+    tlo = -((base - prev_lo) // step)  # columns: y = base + step*t
+    thi = (prev_hi - base) // step
+    if tlo > thi:
+        return
+    ulo, uhi = max(0, tlo + wlo), min((hi - base) // step, thi + whi)
+    shift = base - prev_lo
+    stack = [(ulo, uhi, tlo, thi)]
     while stack:
-        klo, khi, ilo, ihi = stack.pop()
-        if klo > khi:
+        a, b, ilo, ihi = stack.pop()
+        if a > b:
             continue
-        k = (klo + khi) // 2
-        lo, hi = max(ilo, k - jmax), min(ihi, k - jmin)
-        best_i, best = lo, f[lo] + g[k - lo]
-        for i in range(lo + 1, hi + 1):
-            value = f[i] + g[k - i]
+        u = (a + b) // 2
+        first, last = max(ilo, u - whi), min(ihi, u - wlo)
+        best_t, best = first, prev[shift + step * first] + g[u - first - wlo]
+        for t in range(first + 1, last + 1):
+            value = prev[shift + step * t] + g[u - t - wlo]
             if value < best:
-                best_i, best = i, value
-        values[k], argmins[k] = best, best_i
-        stack.append((klo, k - 1, ilo, best_i))
-        stack.append((k + 1, khi, best_i, ihi))
-    return values, argmins
+                best_t, best = t, value
+        index = offset + step * u
+        if best < values[index]:
+            values[index], choice[index] = best, u - best_t
+        stack.append((a, u - 1, ilo, best_t))
+        stack.append((u + 1, b, best_t, ihi))
 
 
 def fallback(quantity, venues, greedy_kernel=None):
