@@ -194,7 +194,7 @@ class Host:
         self.orders.restore([r for r in self.store.orders(open_only=True)
                              if r["venue"] in symbols])
         self.orders.on_veto = lambda order, reason: self.check_kill_switch()
-        self.router = OrderRouter(self.market, fee_bps(cfg.venues))
+        self.router = OrderRouter(self.market, fee_bps(cfg.venues), self.orders.open_orders)
         for venue in symbols:
             self._catchup[venue] = self.store.last_trade_id(venue)
             self.feeds[venue] = VenueFeed(venue, self.market, self.store, self.hub, {

@@ -3,7 +3,9 @@
 States: ``new`` (stored, being sent) -> ``acknowledged`` (the venue took it) ->
 ``partially_filled`` -> ``filled``; or ``cancelled`` / ``rejected``. Each change is written to
 the store as it happens. A *slot* is one side of one instrument on one venue: the manager keeps
-at most one working order per slot and replaces it when the wanted quote moves.
+at most one working order per slot and replaces it when the wanted quote moves (or its wanted
+size falls below the working order's). Taker orders (:meth:`OrderManager.send` without a slot,
+the router's children) are tracked the same way but own no slot.
 
 After a (re)connect, :meth:`OrderManager.reconcile` makes our records agree with the venue:
 fills we missed are fetched (and deduplicated by the store), orders we think open but the venue
@@ -138,8 +140,10 @@ class OrderManager:
             current = self._slot_order(slot)
             if current is None and (price is None or not size):
                 continue
+            # a quote within requote_ticks is kept, unless the wanted size fell below it (a
+            # risk model scaled it down: that must reach the venue now)
             if current is not None and price is not None and size and \
-                    abs(current.price - price) <= self.requote_ticks:
+                    abs(current.price - price) <= self.requote_ticks and size >= current.size:
                 continue
             self._spawn(slot, self._replace(slot, current, price, size))
 

@@ -5,9 +5,12 @@ grid of its base asset's consolidated book (:mod:`liqframe.host.books`): every v
 the base that is ready, in sync, priced and not weighted out enters a fresh
 :class:`~liqframe.core.Router` with its own book converted to that grid (prices by the exact
 FX factor, rounded against us; sizes in consolidated lots), its taker fee, its lot size, its
-risk weight and the balance it holds. The router's split becomes one immediate-or-cancel child
-order per venue in the venue's own ticks and lots: the child's limit is the venue's own price
-of the worst level the router counted, so no rounding of the conversion can make it take less.
+risk weight and the balance it holds (for a sell the base it holds; for a buy its asks are cut
+to what its quote balance pays for, fee included, in the venue's own units). Our own resting
+quotes are taken out of the levels first: they are not liquidity for us. The router's split
+becomes one immediate-or-cancel child order per venue in the venue's own ticks and lots: the
+child's limit is the venue's own price of the worst level the router counted, so no rounding
+of the conversion can make it take less.
 """
 
 import math
@@ -19,9 +22,6 @@ import attrs
 from liqframe.core import ASK, BID, BUY, SELL, Router
 from liqframe.model import Side
 
-#: A cost unit is a tick times a lot of the consolidated grid over 10**12 (see the router's
-#: how-to); balances a buy may spend are given to the router in cost units.
-COST_SCALE = 10**12
 #: Levels of each venue's book the router sees.
 DEPTH = 50
 
@@ -47,11 +47,25 @@ class RoutePlan:
     unrouted: int
 
 
-def _converted(prices, sizes, factor, side, multiplier):
+def _affordable(levels, units, fee_bps):
+    """The ask levels (best first) a buy can pay for with ``units`` of the venue's quote asset
+    (tick-lots), its taker fee included: the venue would refuse more."""
+    budget, kept = Fraction(max(0, units)), []
+    rate = 1 + Fraction(fee_bps) / 10_000
+    for price, size in levels:
+        lots = min(size, int(budget / (price * rate)))
+        if lots <= 0:
+            break
+        kept.append((price, lots))
+        budget -= price * lots * rate
+    return kept
+
+
+def _converted(levels, factor, side, multiplier):
     """Native levels on the consolidated grid, merged where two convert to one price; and,
     per converted price, the worst native price merged into it."""
     merged, worst = {}, {}
-    for price, size in zip(prices, sizes):
+    for price, size in levels:
         scaled = Fraction(price) * factor
         key = math.floor(scaled) if side == BID else math.ceil(scaled)
         if key <= 0 or size <= 0:
@@ -65,10 +79,10 @@ def _converted(prices, sizes, factor, side, multiplier):
 
 class OrderRouter:
     """Plans :class:`~liqframe.model.ParentOrder` s over ``market``; ``fees`` maps venue ->
-    taker fee in bps (decimal)."""
+    taker fee in bps (decimal); ``own_orders(venue)`` gives our open orders there."""
 
-    def __init__(self, market, fees):
-        self.market, self.fees = market, dict(fees)
+    def __init__(self, market, fees, own_orders=lambda venue: ()):
+        self.market, self.fees, self.own_orders = market, dict(fees), own_orders
 
     def plan(self, parent, ready):
         """Route ``parent`` over the venues in ``ready``; returns a :class:`RoutePlan`.
@@ -90,11 +104,21 @@ class OrderRouter:
                 continue
             multiplier = group.book.venue_state(venue_id)["lot_multiplier"]
             prices, sizes = book.top(book_side, DEPTH)
-            rows, native = _converted(prices.tolist(), sizes.tolist(), factor, book_side,
-                                      multiplier)
-            router.add_venue(venue, taker_fee_bps=str(self.fees.get(venue, 0)),
-                             lot_size=multiplier, weight=repr(weight),
-                             **self._balance(key, parent.side, factor, multiplier))
+            ours = {}
+            for order in self.own_orders(venue):
+                if order.symbol == symbol and int(order.side) == book_side:
+                    ours[order.price] = ours.get(order.price, 0) + order.size - order.filled
+            levels = [(p, s - ours.get(p, 0)) for p, s in zip(prices.tolist(), sizes.tolist())
+                      if s > ours.get(p, 0)]
+            fee = Decimal(self.fees.get(venue, 0))
+            if parent.side is Side.BID:
+                levels = _affordable(levels, market.inventory(venue, market.instrument(
+                    symbol).quote), fee)
+            rows, native = _converted(levels, factor, book_side, multiplier)
+            router.add_venue(venue, taker_fee_bps=str(fee), lot_size=multiplier,
+                             weight=repr(weight), base_balance=None if parent.side is Side.BID
+                             else max(0, market.inventory(venue, market.instrument(
+                                 symbol).base)) * multiplier)
             router.set_levels(venue, book_side, rows)
             keys.append(key)
             worst.append(native)
@@ -119,18 +143,6 @@ class OrderRouter:
         unrouted = (int(quantity) - route.filled) / lots_per_parent_lot
         return RoutePlan(tuple(children), route, int(unrouted))
 
-    def _balance(self, key, side, factor, multiplier):
-        """What the venue's balance lets the router use, in consolidated units."""
-        venue, symbol = key
-        instrument = self.market.instrument(symbol)
-        if side is Side.ASK:
-            return {"base_balance": max(0, self.market.inventory(venue, instrument.base))
-                    * multiplier}
-        units = max(0, self.market.inventory(venue, instrument.quote))
-        # quote units are venue tick-lots: a venue tick is `factor` consolidated ticks and a
-        # venue lot `multiplier` consolidated lots
-        cost = Fraction(units) * factor * multiplier * COST_SCALE
-        return {"quote_balance": int(cost)}
 
 
 def fee_bps(venues):
