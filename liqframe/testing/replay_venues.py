@@ -148,10 +148,10 @@ _TRAILING_NUMBER = re.compile(rb",\s*(\d+)\s*\]\s*$")
 class Bitfinex(Exchange):
     """Bitfinex v2 ``book`` channels, price (``P0``..) and raw (``R0``) books. A new
     connection starts with every recorded channel open (so a clean replay delivers every
-    recorded frame and its sequence number unchanged); an unsubscribe closes one, a subscribe after its
-    recorded ``subscribed`` event gets the same ``chanId`` back with a snapshot of the true
-    book. With SEQ_ALL in the recorded ``conf``, each channel message sent is renumbered per
-    connection from 1 (a clean replay keeps the recorded numbers)."""
+    recorded frame and its sequence number unchanged); an unsubscribe closes one, a
+    subscribe after its recorded ``subscribed`` event gets the same ``chanId`` back with a
+    snapshot of the true book. With SEQ_ALL in the recorded ``conf``, each channel message
+    sent is renumbered per connection from 1 (a clean replay keeps the recorded numbers)."""
 
     def __init__(self, recording):
         super().__init__(recording)
@@ -260,3 +260,54 @@ class Bitfinex(Exchange):
             return data
         connection.renumbered += 1
         return data[:match.start(1)] + str(connection.numbered).encode() + data[match.end(1):]
+
+
+# -- Bybit v5 ----------------------------------------------------------------------------------
+
+
+class Bybit(Exchange):
+    """Bybit v5 ``orderbook.{depth}.{symbol}`` topics: ``{"op": "subscribe", "args": [...]}``;
+    a subscription after the recorded snapshot gets a snapshot of the true book carrying the
+    last ``u`` and ``seq`` that went by (the depth's levels)."""
+
+    def __init__(self, recording):
+        super().__init__(recording)
+        self.books, self.last = {}, {}
+
+    def channel(self, message):
+        return message.get("topic") if isinstance(message, dict) else None
+
+    def book(self, symbol):
+        return next(book for topic, book in self.books.items() if topic.endswith(f".{symbol}"))
+
+    def observe(self, key, message):
+        if key is None or not key.startswith("orderbook."):
+            return
+        data = message["data"]
+        if message["type"] == "snapshot":
+            self.books[key] = LevelBook()
+        book = self.books[key]
+        for side, levels in (("bid", data["b"]), ("ask", data["a"])):
+            for level in levels:
+                book.set(side, level[0], level, level[1])
+        book.truncate(int(key.split(".")[1]))
+        self.last[key] = (data["s"], data["u"], data.get("seq"), message.get("ts"),
+                          message.get("cts"))
+
+    def requests(self, message):
+        if not isinstance(message, dict) or message.get("op") not in ("subscribe",
+                                                                       "unsubscribe"):
+            return []
+        return [(message["op"], topic) for topic in message.get("args", ())]
+
+    def ack(self, op, key, message):
+        return [_dumps({"success": True, "ret_msg": "", "conn_id": "replay", "op": op})]
+
+    def snapshot(self, key):
+        if key not in self.books:
+            return []
+        symbol, update_id, seq, ts, cts = self.last[key]
+        book, depth = self.books[key], int(key.split(".")[1])
+        data = {"s": symbol, "b": book.sorted("bid", depth), "a": book.sorted("ask", depth),
+                "u": update_id, "seq": seq}
+        return [_dumps({"topic": key, "type": "snapshot", "ts": ts, "data": data, "cts": cts})]
