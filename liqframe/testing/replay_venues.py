@@ -311,3 +311,15 @@ class Bybit(Exchange):
         data = {"s": symbol, "b": book.sorted("bid", depth), "a": book.sorted("ask", depth),
                 "u": update_id, "seq": seq}
         return [_dumps({"topic": key, "type": "snapshot", "ts": ts, "data": data, "cts": cts})]
+
+
+def model_for(recording):
+    """The model of this module for a recording, chosen from its file name, or None."""
+    name = recording.name.upper()
+    for prefix, model in (("DERIBIT.WS", Deribit), ("BITMEX.WS", Bitmex),
+                          ("BITFINEX.WS", Bitfinex), ("L3_FEED", Bitfinex)):
+        if name.startswith(prefix):
+            return model(recording)
+    if "OB500" in name or name.endswith(".DATA.ZIP"):
+        return Bybit(recording)
+    return None
