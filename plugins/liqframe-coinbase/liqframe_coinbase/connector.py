@@ -18,6 +18,7 @@ import orjson
 
 from liqframe.connectors import ConnectionSequence, Market, StreamingConnector
 from liqframe.core import ASK, BID
+from liqframe_coinbase.trading import CoinbaseTrader
 
 URL = "wss://advanced-trade-ws.coinbase.com"
 SIDES = {"bid": BID, "offer": ASK, "ask": ASK}
@@ -28,6 +29,7 @@ class CoinbaseConnector(StreamingConnector):
     connection (their messages all count in ``sequence_num``)."""
 
     kind = "coinbase"
+    trader_class = CoinbaseTrader  # orders when given the option 'trading' (CDP key, ES256)
 
     def __init__(self, *, venue, instruments=(), markets, url=URL,
                  channels=("level2", "heartbeats"), **options):

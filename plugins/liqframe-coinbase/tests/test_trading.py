@@ -201,3 +201,21 @@ async def test_a_token_signed_with_another_key_is_refused(fake):
             await coinbase.balances()
     finally:
         await coinbase.close()
+
+
+async def test_the_connector_trades_through_it_when_given_credentials(fake):
+    from liqframe_coinbase import CoinbaseConnector
+
+    connector = CoinbaseConnector(venue="coinbase", markets=MARKETS, trading={
+        "api_key": KEY_NAME, "api_secret": fake.pem, "url": fake.url})
+    try:
+        order_id = await connector.place_order(Order(id="c-1", venue="coinbase",
+                                                     symbol="BTC/USD", side="buy", size=1,
+                                                     price=100))
+        assert [o.venue_order_id for o in await connector.open_orders()] == [order_id]
+        await connector.cancel_order(order_id)
+        assert fake.orders == {}
+    finally:
+        await connector.stop()
+    with pytest.raises(OrderError, match="option 'trading'"):
+        await CoinbaseConnector(venue="coinbase", markets=MARKETS).cancel_order("x")
