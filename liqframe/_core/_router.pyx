@@ -587,9 +587,10 @@ cdef class Router:
         cdef bint active[64]
         cdef int64_t trial[64]
         cdef int128 spare[64]
-        cdef int128 upper, lower, low_bound, lo = 0, hi = 0, mid, key, fixed_max = 0, slack, limit
-        cdef int128 value, reach
-        cdef int64_t filled, excess, in_play = 0, lot, middle, first, a, b, j
+        cdef int128 upper, lower, lo = 0, hi = 0, mid, key, fixed_max = 0, slack, limit
+        cdef int128 value, reach, b_lo, b_hi, cross, top, price, width
+        cdef int64_t filled, excess, e_lo, e_hi, in_play = 0, lot, middle, first, a, b, j
+        cdef bint halve, cut
         cdef int k
         cdef InPlay* v
         cdef VenueC* c
@@ -617,21 +618,44 @@ cdef class Router:
             reach = ((<int128>1 << 120) + in_play - 1) // in_play
             if (lo if lo >= 0 else -lo) >= reach or (hi if hi >= 0 else -hi) >= reach:
                 return False
-        while hi - lo > 1:
-            mid = lo + ((hi - lo) >> 1)
-            self._lagrangian(count, n * units, mid, jmin, jmax, offsets, &excess)
-            if excess > 0:
-                lo = mid
-            else:
-                hi = mid
-        low_bound = self._lagrangian(count, n * units, lo, jmin, jmax, spare, &excess)
-        lower = self._lagrangian(count, n * units, hi, jmin, jmax, offsets, &excess)
-        lam_out[0] = hi
-        if low_bound >= lower:
-            lower = low_bound
-            lam_out[0] = lo
+        # The pure twin's best_price: cutting planes, safeguarded by halving.
+        b_lo = self._lagrangian(count, n * units, lo, jmin, jmax, spare, &e_lo)
+        b_hi = self._lagrangian(count, n * units, hi, jmin, jmax, offsets, &e_hi)
+        lower, lam_out[0] = b_hi, hi
+        if b_lo >= b_hi:
+            lower, lam_out[0] = b_lo, lo
             for k in range(count):
                 offsets[k] = spare[k]
+        halve = False
+        while hi - lo > 1:
+            cut = False
+            if not halve and e_lo > e_hi and hi - lo < (<int128>1 << 78):
+                cross = lo + _floordiv128(b_hi - b_lo - e_hi * (hi - lo), e_lo - e_hi)
+                top = _envelope(b_lo, e_lo, lo, b_hi, e_hi, hi, cross)
+                value = _envelope(b_lo, e_lo, lo, b_hi, e_hi, hi, cross + 1)
+                if value > top:
+                    top = value
+                if lower >= top:
+                    break
+                cut = True
+                price = cross
+                if price < lo + 1:
+                    price = lo + 1
+                if price > hi - 1:
+                    price = hi - 1
+            if not cut:
+                price = lo + ((hi - lo) >> 1)
+            value = self._lagrangian(count, n * units, price, jmin, jmax, spare, &excess)
+            if value > lower:
+                lower, lam_out[0] = value, price
+                for k in range(count):
+                    offsets[k] = spare[k]
+            width = hi - lo
+            if excess > 0:
+                lo, b_lo, e_lo = price, value, excess
+            else:
+                hi, b_hi, e_hi = price, value, excess
+            halve = cut and 2 * (hi - lo) > width
         slack = upper - lower
         cutoff[0] = slack
         for k in range(count):
@@ -915,6 +939,21 @@ cdef inline int64_t _floordiv(int64_t a, int64_t b) noexcept nogil:
     if a % b != 0 and a < 0:
         q -= 1
     return q
+
+
+cdef inline int128 _floordiv128(int128 a, int128 b) noexcept nogil:
+    """a // b rounded down (b > 0), as Python's //."""
+    cdef int128 q = a / b
+    if a % b != 0 and a < 0:
+        q -= 1
+    return q
+
+
+cdef inline int128 _envelope(int128 b_lo, int128 e_lo, int128 lo, int128 b_hi, int128 e_hi,
+                             int128 hi, int128 x) noexcept nogil:
+    """The lower of the two supergradient lines at x."""
+    cdef int128 left = b_lo + e_lo * (x - lo), right = b_hi + e_hi * (x - hi)
+    return left if left < right else right
 
 
 cdef inline int128 _phi(InPlay* v, int64_t lot, int64_t j, int128 lam) noexcept nogil:

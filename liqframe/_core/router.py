@@ -671,18 +671,39 @@ def price_bracket(venues):
 
 
 def best_price(venues, shapes, target):
-    """The per-lot price whose Lagrangian bound is (about) the greatest: bisection on the
-    bound's slope between a price at which no venue is worth using and one at which every
-    venue takes all it can. ``(lam, bound, offsets)``."""
+    """The per-lot price whose Lagrangian bound is the greatest, ``(lam, bound, offsets)``.
+
+    The bound is concave in the price, and at each price tried ``(bound, excess)`` gives a line
+    ``bound + excess * (x - price)`` above it everywhere (excess is a supergradient). Between a
+    price with positive excess (``lo``) and one without (``hi``) the next price tried is where
+    their two lines cross (a cutting plane), or the midpoint after a cut that did not halve the
+    bracket; the search stops when the best bound found reaches the lines' greatest value on
+    the integers, which no price can beat, or when the bracket closes."""
     lo, hi = price_bracket(venues)
+    at_lo = lagrangian(venues, shapes, target, lo)
+    at_hi = lagrangian(venues, shapes, target, hi)
+    best = (lo, at_lo) if at_lo[0] >= at_hi[0] else (hi, at_hi)
+    halve = False
     while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if lagrangian(venues, shapes, target, mid)[1] > 0:
-            lo = mid
+        cut = None
+        if not halve and at_lo[1] > at_hi[1] and hi - lo < 2**78:
+            cross = lo + (at_hi[0] - at_lo[0] - at_hi[1] * (hi - lo)) // (at_lo[1] - at_hi[1])
+            top = max(min(at_lo[0] + at_lo[1] * (x - lo), at_hi[0] + at_hi[1] * (x - hi))
+                      for x in (cross, cross + 1))
+            if best[1][0] >= top:
+                break
+            cut = min(max(cross, lo + 1), hi - 1)
+        price = (lo + hi) // 2 if cut is None else cut
+        at = lagrangian(venues, shapes, target, price)
+        if at[0] > best[1][0]:
+            best = (price, at)
+        width = hi - lo
+        if at[1] > 0:
+            lo, at_lo = price, at
         else:
-            hi = mid
-    low, high = lagrangian(venues, shapes, target, lo), lagrangian(venues, shapes, target, hi)
-    return (lo, low[0], low[2]) if low[0] >= high[0] else (hi, high[0], high[2])
+            hi, at_hi = price, at
+        halve = cut is not None and 2 * (hi - lo) > width
+    return best[0], best[1][0], best[1][2]
 
 
 def _window(v, shape, lam, m, slack):
