@@ -28,8 +28,9 @@ price on the side across all venues. So a venue that fills with probability ``pi
 price ``pi`` of the time and the fallback price the rest.
 
 The route fills as much of the parent as the venues can (limit, balances, lots, minimum sizes)
-and, among the splits that fill that much, has the lowest expected all-in cost. Ties go to the
-lower latency, then to the venue added first.
+and, among the splits that fill that much, has the lowest expected all-in cost. Ties: the
+greedy gives lots of equal cost to the lower latency, then to the venue added first; the
+programme's rule is under ``"dp"`` below.
 
 Methods (``Route.method``):
 
@@ -39,9 +40,17 @@ Methods (``Route.method``):
 - ``"dp"``: otherwise, an exact dynamic programme over venues and quantity, in units of the
   greatest common divisor of the lot sizes. Each venue's cost of ``j`` lots is convex in ``j``
   apart from the fixed fee, so each venue's step is a min-plus convolution with a convex
-  function, done by divide and conquer over monotone optimal splits.
-- ``"fallback"``: when the programme would need more than ``max_cells`` cells (venues times
-  quantity units), runs past ``time_limit_ms``, or is predicted to (cells x log2(units) x
+  function, done by divide and conquer over monotone optimal splits. *Bounded*: when the
+  rounded greedy below fills the target (so the most any split fills is known) its cost ``U``
+  is an upper bound and the Lagrangian ``B(lam) = lam*N + sum_k min_q (h_k(q) - lam*q)`` a lower
+  bound on the least cost; every optimal split has reduced costs ``h_k(q_k) - lam*q_k - m_k``
+  (each >= 0) summing to at most ``U - B``, so the programme keeps only those quantities per
+  venue and those running totals per stage, and returns the full programme's split
+  (docs/howto/route-orders.rst, "Exactness", has the proof). Otherwise it runs over every
+  quantity. Among optimal splits: the last venue takes nothing if it can, else the most it
+  can; then the venue before it, given that, and so on.
+- ``"fallback"``: when the programme would keep more than ``max_cells`` states (summed over
+  venues), runs past ``time_limit_ms``, or is predicted to (states x log2(window) x
   ``DP_NS_PER_STEP``, each twin its own): the greedy walk with each venue capped to
   whole lots, each share rounded down to the venue's lot and dropped below its minimum, the
   rest topped up chunk by chunk cheapest per lot first (a venue's first chunk is its minimum
