@@ -22,11 +22,16 @@ size_increment = "0.00001"
 def test_embedded_default_loads_and_builds():
     cfg, text = config.load()
     assert "[[instruments]]" in text
-    assert [i.symbol for i in cfg.instruments] == ["BTC/USDT"]
+    # four simulated venues: two BTC/USDT, one BTC/USD, one BTC/EUR (issue 6)
+    assert [i.symbol for i in cfg.instruments] == ["BTC/USDT", "BTC/USD", "BTC/EUR"]
     assert cfg.instruments[0].price_increment == Decimal("0.01")
+    assert [(v.connector, v.instruments) for v in cfg.venues] == [
+        ("simvenue", ["BTC/USDT"]), ("simvenue", ["BTC/USDT"]), ("simvenue", ["BTC/USD"]),
+        ("simvenue", ["BTC/EUR"])]
     assert cfg.store.path == "liqframe.db" and cfg.transport.plugin == "inprocess"
-    components = build_components(cfg, Registry.collect(get_plugin_manager(autoload=False)))
-    assert components.risk[0].max_order_lots == 100_000
+    components = build_components(cfg, Registry.collect(get_plugin_manager()))
+    assert sorted(components.venues) == ["sim-a", "sim-b", "sim-c", "sim-d"]
+    assert components.risk[0].max_order_lots > 0
 
 
 @pytest.mark.parametrize(("toml", "expected"), [
