@@ -108,6 +108,25 @@ def test_bad_changes_leave_the_book_unchanged(twin, side, price, size, message):
 
 
 @twins
+def test_apply_and_best_returns_the_touch_after_the_change(twin):
+    book = loaded(twin)
+    assert book.apply_and_best(twin.BID, 97, 1) == (100, 101)  # below the touch
+    assert book.apply_and_best(twin.ASK, 101, 0) == (100, 102)  # the best ask goes
+    assert book.apply_and_best(twin.BID, 100, 9) == (100, 102)  # the best bid's size
+    assert book.best(twin.BID) == (100, 9)
+    for price in (100, 99, 98, 97):
+        book.apply(twin.BID, price, 0)
+    assert book.apply_and_best(twin.ASK, 102, 0) == (None, 104)
+    assert book.best_prices() == (None, 104)
+    with pytest.raises(BookError, match="size: -1 is negative"):
+        book.apply_and_best(twin.ASK, 104, -1)
+    book.mark_stale()
+    with pytest.raises(BookError, match="stale"):
+        book.apply_and_best(twin.ASK, 104, 1)
+    assert book.best_prices() == (None, 104)
+
+
+@twins
 def test_numpy_integers_are_accepted(twin):
     book = twin.L2Book()
     book.apply(np.int64(0), np.int64(100), np.int32(5))
@@ -478,6 +497,10 @@ class Reference:
     def levels(self, side):
         return sorted(self.sides[side].items(), reverse=side == 0)
 
+    def best_prices(self):
+        bids, asks = self.sides
+        return (max(bids) if bids else None, min(asks) if asks else None)
+
     def reads(self, side, n, bps, quantity, price):
         levels = self.levels(side)
         bids, asks = self.levels(0), self.levels(1)
@@ -533,6 +556,7 @@ follow = st.tuples(
 )
 operations = st.one_of(
     st.tuples(st.just("apply"), st.one_of(good, good, good, bad)),
+    st.tuples(st.just("apply_and_best"), st.one_of(good, good, good, bad)),
     st.tuples(
         st.just("batch"),
         st.lists(st.one_of(good, good, good, good, bad), max_size=8),
@@ -576,6 +600,8 @@ def run(target, op):
     kind, *args = op
     if kind == "apply":
         return outcome(lambda: book.apply(*args[0]))
+    if kind == "apply_and_best":
+        return outcome(lambda: book.apply_and_best(*args[0]))
     if kind == "batch":
         changes, first, last, previous = args
         columns = [np.array([c[i] for c in changes], dtype=I64) for i in range(3)]
@@ -601,6 +627,8 @@ def run_reference(reference, op):
     kind, *args = op
     if kind == "apply":
         return outcome(lambda: reference.apply(*args[0]))
+    if kind == "apply_and_best":
+        return outcome(lambda: reference.apply(*args[0]) or reference.best_prices())
     if kind == "batch":
         return outcome(lambda: reference.apply_batch(*args))
     if kind == "batch_dtype":

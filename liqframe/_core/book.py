@@ -94,8 +94,9 @@ class L2Book:
     """Price levels of one venue's book for one instrument.
 
     Create it empty, load a snapshot with :meth:`apply_snapshot`, then apply the venue's
-    changes with :meth:`apply` (one level) or :meth:`apply_batch` (numpy arrays, cheaper per
-    change from about ten changes on). A new book has no sequence number and is not stale.
+    changes with :meth:`apply` (one level), :meth:`apply_and_best` (one level, returning the
+    touch after it) or :meth:`apply_batch` (numpy arrays, cheaper per change from about ten
+    changes on). A new book has no sequence number and is not stale.
     """
 
     __slots__ = ("_keys", "_sizes", "_sequence", "_stale", "_bridging")
