@@ -540,6 +540,8 @@ cdef class Router:
         cdef VenueC* c
         if count == 0:
             return 1
+        if max_cells < count:  # every stage keeps a state at least
+            return 0
         for k in range(count):
             a_, b_ = units, self.venues[self.play[k].slot].lot_size
             while b_:

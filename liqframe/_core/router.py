@@ -808,6 +808,8 @@ def dp(quantity, venues, units, seconds, max_cells, bounded=True, greedy_kernel=
     deadline = time.perf_counter() + seconds
     if not venues:
         return []
+    if max_cells < len(venues):  # every stage keeps a state at least
+        return None
     shapes, n = dp_shape(quantity, venues, units)
     plan = bounded_plan(venues, shapes, n, units, greedy_kernel or greedy) if bounded else None
     if plan is None:
