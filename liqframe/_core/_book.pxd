@@ -6,8 +6,7 @@ from libc.stdint cimport int64_t, uint64_t
 
 cdef struct Level:
     # Sort key: the price on the bid side, minus the price on the ask side. Both sides then
-    # sort ascending with the best level last, where inserts and deletes near the touch move
-    # only the few levels above them.
+    # sort ascending with the best level last, and a higher key is a better price.
     int64_t key
     int64_t size
 
