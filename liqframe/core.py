@@ -20,6 +20,9 @@ MODULES = {
     "router": ("Router", "Rerouter", "Route", "Child", "BUY", "SELL"),
     "backtest": ("replay_events", "QuoteTouch", "EVENT_DTYPE", "QUEUE_FILL_DTYPE",
                  "EQUITY_DTYPE"),
+    "levels": ("LevelBatch",),
+    # Exported as the module itself: ``core.checksum.kraken_checksum(...)``.
+    "checksum": (),
 }
 
 NO_EXTENSIONS = os.environ.get("LIQFRAME_NO_EXTENSIONS", "") not in ("", "0")
@@ -43,7 +46,7 @@ def _select():
 
 
 _modules, EXTENSIONS_LOADED = _select()
-from liqframe._core import checksum  # noqa: E402  (pure Python: it runs once per message)
+checksum = _modules["checksum"]
 
 for _name, _exports in MODULES.items():
     for _export in _exports:

@@ -12,9 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from liqframe._core import checksum
 from liqframe._core.fixed import to_units
-from liqframe.testing.twins import twin_modules
+from liqframe.testing.twins import resolve_twin, twin_modules
+
+
+@pytest.fixture(params=twin_modules("checksum"))
+def checksum(request):
+    """Each twin of the checksum module (the pure one, and the compiled one when built)."""
+    return resolve_twin(request.param)
 
 DATA = Path(__file__).parent / "data" / "cryptofeed"
 
@@ -61,7 +66,7 @@ def kraken_pair_decimals():
     return {p["wsname"]: (p["pair_decimals"], p["lot_decimals"]) for p in pairs if "wsname" in p}
 
 
-def test_kraken_v1_every_checksum_matches(twin):
+def test_kraken_v1_every_checksum_matches(twin, checksum):
     """Prices are parsed at the pair's tick (``pair_decimals``), while Kraken's v1 book prints
     more places (``354.15000000`` for a 0.01 tick): the checksum takes both."""
     decimals = kraken_pair_decimals()
@@ -141,21 +146,21 @@ def replay_books_channel(twin, names, decimals, compute):
     return checked
 
 
-def test_okx_every_checksum_matches(twin):
+def test_okx_every_checksum_matches(twin, checksum):
     """OKX sends its numbers in their shortest form; printing the book's integers that way
     reproduces every string it checksummed."""
     checked = replay_books_channel(twin, ["OKX.ws.1.0"], OKX_DECIMALS, checksum.okx_checksum)
     assert checked == 290
 
 
-def test_bitget_every_checksum_matches(twin):
+def test_bitget_every_checksum_matches(twin, checksum):
     """Bitget prints fixed places per instrument (``"3.040"``, ``"2.000"``)."""
     names = ["BITGET.ws.1.0", "BITGET.ws.2.0"]
     checked = replay_books_channel(twin, names, BITGET_DECIMALS, checksum.bitget_checksum)
     assert checked == 637
 
 
-def test_okx_rule_is_not_bitgets(twin):
+def test_okx_rule_is_not_bitgets(twin, checksum):
     """The two string rules differ on these recordings, so each test above really checks its
     own rule: Bitget's first checksum fails under OKX's shortest-form strings."""
     with pytest.raises(AssertionError):

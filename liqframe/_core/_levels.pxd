@@ -1,0 +1,22 @@
+# Contract of the compiled level parser; the pure twin is liqframe/_core/levels.py, which
+# documents the behaviour.
+cimport numpy as cnp
+from libc.stdint cimport int64_t
+
+
+cdef class LevelBatch:
+    cdef readonly int price_decimals, size_decimals
+    cdef readonly int64_t price_step, size_step
+    cdef Py_ssize_t _count, _capacity
+    cdef cnp.ndarray _side_array, _price_array, _size_array
+    cdef int64_t* _sides
+    cdef int64_t* _prices
+    cdef int64_t* _sizes
+    # Views of the columns for each small count, made once (None until first asked for).
+    cdef list _views
+
+    cdef int _grow(self, Py_ssize_t needed) except -1
+    # Append one change per entry: on side_or_none, or (when it is None) on
+    # sides[entry[side_key]]; leaves the batch as it was when an entry raises.
+    cdef Py_ssize_t _append(self, object side_or_none, object entries, object side_key,
+                            object sides, object price, object size) except -1
