@@ -22,6 +22,8 @@ KEYRING = web.AppKey("keyring", object)
 CONTEXT = web.AppKey("context", object)
 STREAM = web.AppKey("stream", object)
 OPENAPI = web.AppKey("openapi", bytes)
+#: The caller's Client, set on the request by :func:`guard` (RequestKey: aiohttp >= 3.12).
+CLIENT = web.RequestKey("client", object) if hasattr(web, "RequestKey") else "client"
 #: Paths answered without a key: the OpenAPI document and the dashboard's files.
 PUBLIC = ("/api/openapi.json",)
 
@@ -59,7 +61,7 @@ async def guard(request, handler):
         return error(429, f"rate limit of tier {client.tier.name!r} reached "
                           f"({client.tier.rate} requests a second); retry after {wait:.3f} s",
                      {"Retry-After": str(max(1, math.ceil(wait)))})
-    request["client"] = client
+    request[CLIENT] = client
     return await handler(request)
 
 
@@ -122,7 +124,7 @@ def check_depth(raw, tier, context):
 def make_handler(route, function):
     async def handle(request):
         app = request.app
-        client = request["client"]
+        client = request[CLIENT]
         try:
             params = parse(route, request, app[CONTEXT], client.tier)
             data = function(app, params, client)

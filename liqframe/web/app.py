@@ -53,7 +53,8 @@ class WebServer:
 
     def __init__(self, app, web_config):
         self.app, self.config = app, web_config
-        self.runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self.runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                    shutdown_timeout=1.0)
         self.url = None
         self.port = None
 
@@ -63,8 +64,7 @@ class WebServer:
 
     async def start(self):
         await self.runner.setup()
-        site = web.TCPSite(self.runner, self.config.host, self.config.port,
-                           shutdown_timeout=1.0)
+        site = web.TCPSite(self.runner, self.config.host, self.config.port)
         await site.start()
         self.port = self.runner.addresses[0][1]
         host = self.config.host if ":" not in self.config.host else f"[{self.config.host}]"

@@ -12,13 +12,14 @@ to the event loop in between, so a hundred clients never hold the host's loop fo
 import asyncio
 import collections
 import contextlib
+import socket
 import time
 
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from liqframe.web import views
-from liqframe.web.api import check_depth
+from liqframe.web.api import CLIENT, check_depth
 
 CHANNELS = ("book", "venue_books", "bbo", "venues", "metrics", "balances", "orders", "fills",
             "events")
@@ -29,6 +30,9 @@ BATCH = 8
 KEPT_EVENTS = 500
 #: Hub kinds not shown in the event log: too many, or carried by channels of their own.
 QUIET = {"status", "order"}
+#: Kernel send buffer of a WebSocket connection: small enough that a client that stops
+#: reading fills it (and its queue) within seconds, large enough for frames at push_hz.
+SEND_BUFFER = 256 * 1024
 #: Seconds a dropped client gets to take its close frame before its connection is aborted.
 CLOSE_TIMEOUT = 1.0
 
@@ -237,7 +241,7 @@ async def websocket(request, stream, context):
     """The /api/ws handler: check the subscription, then keep the client until it leaves or
     is dropped. Client messages (JSON ``{"channels": [...], "depth": n, "asset": a}``) change
     the subscription; each costs a token of the key's bucket."""
-    client = request["client"]
+    client = request[CLIENT]
     try:
         channels = parse_channels(request.query.get("channels", ",".join(DEFAULT_CHANNELS)))
         depth = check_depth(request.query.get("depth"), client.tier, context)
@@ -246,6 +250,9 @@ async def websocket(request, stream, context):
             raise ValueError(f"asset: {asset!r} is not one of {', '.join(context.assets)}")
     except ValueError as problem:
         return web.json_response({"error": str(problem)}, status=400)
+    sock = request.transport.get_extra_info("socket") if request.transport else None
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
     ws = web.WebSocketResponse(timeout=CLOSE_TIMEOUT, max_msg_size=64 * 1024, heartbeat=30)
     await ws.prepare(request)
     member = stream.add(ws, request.transport, client, channels, depth, asset)
