@@ -32,7 +32,13 @@ INTEGER = re.compile(r"-?[0-9]+")
 
 
 class BadRequest(Exception):
-    pass
+    status = 400
+
+
+class NotFound(BadRequest):
+    """Valid parameters naming something that does not exist (a venue's other symbol)."""
+
+    status = 404
 
 
 def json_response(data, status=200, headers=None):
@@ -129,7 +135,7 @@ def make_handler(route, function):
             params = parse(route, request, app[CONTEXT], client.tier)
             data = function(app, params, client)
         except BadRequest as problem:
-            return error(400, str(problem))
+            return error(problem.status, str(problem))
         return json_response(data)
 
     handle.__name__ = route.name
@@ -152,7 +158,7 @@ def venue_book(app, params, client):
     symbols = host.market.venue_symbols[venue]
     symbol = params["symbol"] or symbols[0]
     if symbol not in symbols:
-        raise BadRequest(f"symbol: {venue} does not trade {symbol!r} "
+        raise NotFound(f"symbol: {venue} does not trade {symbol!r} "
                          f"(it trades {', '.join(symbols)})")
     return views.venue_book(host, venue, symbol, params["depth"], client.tier.min_size)
 

@@ -55,6 +55,8 @@ def document(context):
                 "429": _error("Rate limit of the key's tier reached; see Retry-After."),
             },
         }
+        if any(p.where == "path" for p in route.params):
+            operation["responses"]["404"] = _error("The venue does not trade that symbol.")
         paths[route.path] = {"get": operation}
     paths["/api/openapi.json"] = {"get": {
         "operationId": "openapi", "summary": "This document.", "tags": ["host"],
