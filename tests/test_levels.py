@@ -118,6 +118,7 @@ decimal_text = st.one_of(
     st.from_regex(r"\A[+-]?[0-9]{0,12}(\.[0-9]{0,12})?([eE][+-]?[0-9]{1,3})?\Z"),
     st.decimals(allow_nan=False, allow_infinity=False, places=10).map(str),
     st.text(alphabet="0123456789.e-+ x", max_size=12),
+    st.from_regex(r"\A[0-9]{0,19}\.?[0-9]{0,19}\Z"),
 )
 
 

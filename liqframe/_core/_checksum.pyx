@@ -89,8 +89,6 @@ cdef uint32_t _crc32(const unsigned char* data, Py_ssize_t n) noexcept:
 cdef class Text:
     """The checksum string being printed, in a buffer sized up front for ``levels`` levels
     of two numbers of up to ``places`` places; each number is printed straight into it."""
-    cdef char* data
-    cdef Py_ssize_t length
 
     def __cinit__(self, Py_ssize_t levels, Py_ssize_t places):
         # A number is at most a sign, 20 digits, a point and the places; then a separator.
@@ -315,34 +313,32 @@ cdef int _places(int decimals, object places) except -1:
 cdef dict _ARRAYS = {}  # depth -> the four int64 arrays top_into writes (kept: no allocation)
 
 
-cdef class Top:
-    """The ``depth`` best levels of both sides of a book, read once through ``top_into``."""
-    cdef object arrays
-    cdef const int64_t* prices[2]
-    cdef const int64_t* sizes[2]
-    cdef Py_ssize_t count[2]
-
-    def __cinit__(self, book, Py_ssize_t depth):
-        cdef int side
-        if depth < 0:
-            raise BookError(f"n: {depth!r} is negative")
-        self.arrays = _ARRAYS.get(depth) if depth <= 1000 else None
-        if self.arrays is None:
-            self.arrays = tuple(np.empty(depth, dtype=np.int64) for _ in range(4))
-            if depth <= 1000:
-                _ARRAYS[depth] = self.arrays
-        for side in range(2):
-            prices, sizes = self.arrays[2 * side], self.arrays[2 * side + 1]
-            self.count[side] = book.top_into(side, prices, sizes)
-            self.prices[side] = <const int64_t*>cnp.PyArray_DATA(prices)
-            self.sizes[side] = <const int64_t*>cnp.PyArray_DATA(sizes)
+cdef int _read_top(Top* top, object book, Py_ssize_t depth) except -1:
+    cdef int side
+    cdef tuple arrays
+    if depth < 0:
+        raise BookError(f"n: {depth!r} is negative")
+    arrays = _ARRAYS.get(depth) if depth <= 1000 else None
+    if arrays is None:
+        arrays = tuple(np.empty(depth, dtype=np.int64) for _ in range(4))
+        if depth <= 1000:
+            _ARRAYS[depth] = arrays
+    top_into = book.top_into
+    for side in range(2):
+        prices, sizes = arrays[2 * side], arrays[2 * side + 1]
+        top.count[side] = top_into(side, prices, sizes)
+        top.prices[side] = <const int64_t*>cnp.PyArray_DATA(prices)
+        top.sizes[side] = <const int64_t*>cnp.PyArray_DATA(sizes)
+    return 0
 
 
 cdef object _kraken(book, int price_decimals, int size_decimals, object price_places,
                     object size_places, Py_ssize_t depth, bint text):
     cdef int pp = _places(price_decimals, price_places), sp = _places(size_decimals, size_places)
-    cdef Top top = Top(book, depth)
-    cdef Text out = Text(top.count[C_BID] + top.count[C_ASK], max(pp, sp))
+    cdef Top top
+    cdef Text out
+    _read_top(&top, book, depth)
+    out = Text(top.count[C_BID] + top.count[C_ASK], max(pp, sp))
     cdef Py_ssize_t i
     cdef int side
     for side in (C_ASK, C_BID):
@@ -360,7 +356,7 @@ cdef object _interleaved(book, int kind, int price_decimals, int size_decimals,
     cdef Text out
     _places(price_decimals, None)  # checks the decimals
     _places(size_decimals, None)
-    top = Top(book, depth)
+    _read_top(&top, book, depth)
     out = Text(top.count[C_BID] + top.count[C_ASK], max(price_places, size_places))
     cdef Py_ssize_t i, rows = max(top.count[C_BID], top.count[C_ASK])
     cdef int side

@@ -18,7 +18,7 @@ from cpython.long cimport PyLong_CheckExact
 from cpython.object cimport PyObject, PyObject_GetItem
 from cpython.sequence cimport PySequence_Fast, PySequence_Fast_GET_ITEM, PySequence_Fast_GET_SIZE
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 
 from liqframe._core._fixed cimport parse_units
@@ -59,6 +59,46 @@ cdef int64_t _check_step(str field, object value) except -1:
     return value
 
 
+cdef uint64_t POW10[19]
+POW10[0] = 1
+for _i in range(1, 19):
+    POW10[_i] = POW10[_i - 1] * 10
+
+
+cdef inline bint _plain(const char* data, Py_ssize_t length, int decimals,
+                        int64_t* out) noexcept:
+    """Parse the common form venues print, unsigned digits with an optional point and at most
+    19 characters, into ``out``; False for anything else (the full parser decides)."""
+    cdef uint64_t value = 0
+    cdef Py_ssize_t i, places = -1
+    cdef bint digits = False
+    cdef char c
+    if length > 19:
+        return False
+    for i in range(length):
+        c = data[i]
+        if c'0' <= c <= c'9':
+            value = value * 10 + <uint64_t>(c - c'0')
+            digits = True
+            if places >= 0:
+                places += 1
+        elif c == c'.' and places < 0:
+            places = 0
+        else:
+            return False
+    if not digits:
+        return False
+    if places < 0:
+        places = 0
+    while places > decimals and value % 10 == 0:
+        value //= 10
+        places -= 1
+    if places > decimals or value > 9223372036854775807ULL // POW10[decimals - places]:
+        return False
+    out[0] = <int64_t>(value * POW10[decimals - places])
+    return True
+
+
 cdef int64_t _units(object text, int decimals, int64_t step, str field) except? -1:
     """``text`` in units of ``step * 10**-decimals``, or the error naming ``field``."""
     cdef const char* data
@@ -73,10 +113,11 @@ cdef int64_t _units(object text, int decimals, int64_t step, str field) except? 
             raise TypeError(f"{field}: expected a decimal string, got {type(text).__name__}")
     except UnicodeEncodeError:  # lone surrogates: no decimal number either
         raise InvalidValue(field, text, "is not a decimal number") from None
-    try:
-        units = parse_units(<const unsigned char*>data, length, decimals, text)
-    except ValueError as error:
-        raise InvalidValue(field, text, str(error).removeprefix(f"{text!r} ")) from None
+    if not _plain(data, length, decimals, &units):
+        try:
+            units = parse_units(<const unsigned char*>data, length, decimals, text)
+        except ValueError as error:
+            raise InvalidValue(field, text, str(error).removeprefix(f"{text!r} ")) from None
     if step != 1:
         if units % step:
             raise InvalidValue(field, text, f"is off the grid of step {step}e-{decimals}")

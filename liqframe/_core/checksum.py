@@ -19,8 +19,9 @@ venue's formatting rule from them:
   each number printed as JavaScript's ``Number#toString`` prints it (``"7e-7"``,
   ``"0.0000886"``); signed CRC32.
 
-Each rule was checked on every checksum in the recorded feeds of ``tests/data``. These
-functions run once per venue message, not per change, so they are plain Python; the formatting
+Each rule was checked on every checksum in the recorded feeds of ``tests/data``. This is the
+pure twin: the compiled ``liqframe._core._checksum`` (which :data:`liqframe.core.checksum`
+is when built) prints the numbers in C, with the same results and errors. The formatting
 helpers are public so that a connector for a venue with another rule can combine them with
 :func:`interleaved_checksum`.
 """

@@ -6,6 +6,12 @@ the host: it applies a snapshot or one message of changes under the venue's sequ
 :class:`~liqframe.interfaces.VenueEvents`, compares venue checksums, and counts everything in
 the connector's :class:`~liqframe.connectors.stats.FeedStats`.
 
+A connector parses a message's levels into the feed's :attr:`BookFeed.levels`, a
+:class:`~liqframe.core.LevelBatch` at the market's increments (one C loop from the decoded
+JSON entries to int64 columns), and hands the batch to :meth:`BookFeed.apply` or
+:meth:`BookFeed.load`; the book takes it in one :meth:`~liqframe.core.L2Book.apply_batch`.
+Lists of ``(side, price, size)`` tuples are accepted as well.
+
 Changes reach the host in one of two ways. Hosts that define the optional fast path
 ``on_book_changes(symbol, changes, sequence, event_ns, received_ns)`` get each message's
 ``[(side, price, size), ...]`` in one call; otherwise each change becomes a
@@ -14,7 +20,7 @@ Changes reach the host in one of two ways. Hosts that define the optional fast p
 
 import numpy as np
 
-from liqframe.core import NO_SEQUENCE, L2Book
+from liqframe.core import ASK, BID, NO_SEQUENCE, L2Book, LevelBatch
 from liqframe.model import BookDelta, Side
 
 _EMPTY = np.empty(0, dtype=np.int64)
@@ -36,7 +42,7 @@ class BookFeed:
     """
 
     __slots__ = ("venue", "market", "symbol", "book", "events", "stats", "synced", "fast",
-                 "resyncing", "state")
+                 "resyncing", "state", "levels")
 
     def __init__(self, venue, market, events, stats):
         self.venue, self.market, self.symbol = venue, market, market.symbol
@@ -48,27 +54,55 @@ class BookFeed:
         self.fast = getattr(events, "on_book_changes", None)
         #: Free slot for the connector's per-book protocol state (printed places, channel id).
         self.state = None
+        #: The batch a connector parses each message into (cleared by :meth:`batch`).
+        self.levels = market.batch()
+
+    def batch(self):
+        """:attr:`levels`, emptied for the next message."""
+        levels = self.levels
+        levels.clear()
+        return levels
+
+    def keep(self):
+        """Give :attr:`levels` away (a buffered diff holds it) and parse into a new batch."""
+        self.levels = self.market.batch()
 
     def snapshot(self, bids, asks, sequence=NO_SEQUENCE, event_ns=0):
         """Replace the book with ``bids`` and ``asks`` ((price, size) in ticks and lots)."""
         self.book.apply_snapshot(*_columns(bids), *_columns(asks), sequence)
+        self._loaded(bids, asks, sequence, event_ns)
+
+    def _loaded(self, bids, asks, sequence, event_ns):
         was_resyncing, self.synced, self.resyncing = self.resyncing, True, False
         self.stats.snapshots += 1
         self.events.on_snapshot(self.symbol, bids, asks, sequence, event_ns)
         if was_resyncing:
             self.events.on_status(True, f"{self.symbol}: resynchronised")
 
+    def load(self, levels, sequence=NO_SEQUENCE, event_ns=0):
+        """:meth:`snapshot` from a :class:`~liqframe.core.LevelBatch` of both sides."""
+        self.book.apply_snapshot(*levels.side_columns(BID), *levels.side_columns(ASK), sequence)
+        self._loaded(levels.levels(BID), levels.levels(ASK), sequence, event_ns)
+
     def apply(self, changes, first=NO_SEQUENCE, last=NO_SEQUENCE, previous=NO_SEQUENCE,
               event_ns=0, received_ns=0):
-        """Apply one message's ``[(side, price, size), ...]``; False when it was dropped as
-        already in the book. Raises SequenceGap (book now stale) when it does not follow."""
+        """Apply one message's changes, a :class:`~liqframe.core.LevelBatch` (validated in
+        full first: all or none) or ``[(side, price, size), ...]``; False when it was dropped
+        as already in the book. Raises SequenceGap (book now stale) when it does not follow."""
         book = self.book
-        if not book.advance(first, last, previous):
-            self.stats.stale_dropped += 1
-            return False
-        apply = book.apply
-        for side, price, size in changes:
-            apply(side, price, size)
+        if type(changes) is LevelBatch:
+            sides, prices, sizes = changes.columns()
+            if not book.apply_batch(sides, prices, sizes, first, last, previous):
+                self.stats.stale_dropped += 1
+                return False
+            changes = changes.changes()
+        else:
+            if not book.advance(first, last, previous):
+                self.stats.stale_dropped += 1
+                return False
+            apply = book.apply
+            for side, price, size in changes:
+                apply(side, price, size)
         self.stats.applied += 1
         sequence = last if last != NO_SEQUENCE else first
         if self.fast is not None:

@@ -2,14 +2,15 @@
 
 A connector turns the venue's decimal strings straight into ticks and lots with the compiled
 :func:`liqframe.core.to_units`, never through float. :class:`Market` holds the two parsers,
-built once: the common case of an increment that is one unit of its last decimal place
+built once (and :meth:`Market.batch` parses whole messages of levels in one call): the
+common case of an increment that is one unit of its last decimal place
 (``0.01``) is a single ``to_units`` call; other increments (``0.5``, ``25``) divide by the step
 and refuse values off the grid.
 """
 
 from decimal import Decimal, InvalidOperation
 
-from liqframe.core import to_units
+from liqframe.core import LevelBatch, to_units
 from liqframe.errors import ConfigError, InvalidValue
 
 
@@ -60,6 +61,11 @@ class Market:
         self.size_decimals, self.size_step = _grid(f"{symbol}.size_increment", size_increment)
         self.price = _parser("price", self.price_decimals, self.price_step)
         self.size = _parser("size", self.size_decimals, self.size_step)
+
+    def batch(self):
+        """A new :class:`~liqframe.core.LevelBatch` parsing at this market's increments."""
+        return LevelBatch(self.price_decimals, self.size_decimals, self.price_step,
+                          self.size_step)
 
     @classmethod
     def from_places(cls, symbol, venue_symbol, price_places, size_places):

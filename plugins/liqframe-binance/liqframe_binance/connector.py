@@ -67,14 +67,14 @@ class BinanceConnector(StreamingConnector):
     def _fetcher(self, feed):
         symbol = feed.market.venue_symbol
         url = f"{self.rest_url}{self.DEPTH_PATH}?symbol={symbol}&limit={self.limit}"
-        price, size = feed.market.price, feed.market.size
         offset = 1 if self.futures else 0
 
         async def fetch():
             reply = orjson.loads(await self.session.get(url))
-            bids = [(price(p), size(s)) for p, s in reply["bids"]]
-            asks = [(price(p), size(s)) for p, s in reply["asks"]]
-            return bids, asks, reply["lastUpdateId"] - offset
+            levels = feed.market.batch()
+            levels.add(BID, reply["bids"])
+            levels.add(ASK, reply["asks"])
+            return levels.levels(BID), levels.levels(ASK), reply["lastUpdateId"] - offset
 
         return fetch
 
@@ -86,12 +86,14 @@ class BinanceConnector(StreamingConnector):
         sync = self.syncs.get(event["s"])
         if sync is None:
             return
-        market = sync.feed.market
-        price, size = market.price, market.size
-        changes = [(BID, price(p), size(s)) for p, s in event["b"]]
-        changes += [(ASK, price(p), size(s)) for p, s in event["a"]]
-        sync.diff((changes, event["U"], event["u"], event.get("pu", NO_SEQUENCE),
+        feed = sync.feed
+        levels = feed.batch()
+        levels.add(BID, event["b"])
+        levels.add(ASK, event["a"])
+        sync.diff((levels, event["U"], event["u"], event.get("pu", NO_SEQUENCE),
                    event["E"] * 1_000_000, received_ns))
+        if not feed.synced:
+            feed.keep()  # the diff waits in the sync's buffer with this batch
 
     @staticmethod
     def _bridges(diff, sequence):

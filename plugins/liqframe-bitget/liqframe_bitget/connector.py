@@ -59,19 +59,18 @@ class BitgetConnector(StreamingConnector):
         if feed is None:
             return
         market = feed.market
-        price, size = market.price, market.size
         snapshot = message.get("action") == "snapshot"
         for entry in message["data"]:
             event_ns = to_units(entry["ts"], 6) if "ts" in entry else 0
-            bids = [(price(level[0]), size(level[1])) for level in entry["bids"]]
-            asks = [(price(level[0]), size(level[1])) for level in entry["asks"]]
+            levels = feed.batch()
+            levels.add(ASK, entry["asks"])
+            levels.add(BID, entry["bids"])
             if snapshot:
-                feed.snapshot(bids, asks, event_ns=event_ns)
+                feed.load(levels, event_ns=event_ns)
             elif not feed.synced:
                 return
             else:
-                changes = [(ASK, p, s) for p, s in asks] + [(BID, p, s) for p, s in bids]
-                feed.apply(changes, event_ns=event_ns, received_ns=received_ns)
+                feed.apply(levels, event_ns=event_ns, received_ns=received_ns)
             published = entry.get("checksum")
             if published is not None and self.verify_checksums:
                 computed = checksum.bitget_checksum(feed.book, market.price_decimals,

@@ -68,16 +68,12 @@ class CoinbaseConnector(StreamingConnector):
             feed = self.feeds.get(event["product_id"])
             if feed is None:
                 continue
-            market = feed.market
-            price, size = market.price, market.size
-            changes = [(SIDES[u["side"]], price(u["price_level"]), size(u["new_quantity"]))
-                       for u in event["updates"]]
+            levels = feed.batch()
+            levels.add_sided(event["updates"], "side", SIDES, "price_level", "new_quantity")
             if event["type"] == "snapshot":
-                feed.snapshot([(p, s) for side, p, s in changes if side == BID],
-                              [(p, s) for side, p, s in changes if side == ASK],
-                              event_ns=received_ns)
+                feed.load(levels, event_ns=received_ns)
             elif feed.synced:
-                feed.apply(changes, received_ns=received_ns)
+                feed.apply(levels, received_ns=received_ns)
 
     @classmethod
     def replay_options(cls, recording, server):

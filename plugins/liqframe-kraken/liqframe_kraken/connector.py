@@ -82,36 +82,36 @@ class KrakenConnector(StreamingConnector):
         feed = self.feeds.get(message[-1])
         if feed is None:
             return
-        market = feed.market
-        price, size = market.price, market.size
         first = message[1]
         if "as" in first:
             asks, bids = first["as"], first["bs"]
             sample = (asks or bids)[0] if asks or bids else ["0", "0"]
             feed.state = (places(sample[0]), places(sample[1]))
-            feed.snapshot([(price(b[0]), size(b[1])) for b in bids],
-                          [(price(a[0]), size(a[1])) for a in asks],
-                          event_ns=received_ns)
+            levels = feed.batch()
+            levels.add(BID, bids)
+            levels.add(ASK, asks)
+            feed.load(levels, event_ns=received_ns)
             return
         if not feed.synced:
             return
-        changes = []
+        levels = feed.batch()
         published = None
         stamp = None
         for part in message[1:-2]:
-            levels = part.get("a")
-            if levels:
-                stamp = levels[0][2]
-                changes += [(ASK, price(level[0]), size(level[1])) for level in levels]
-            levels = part.get("b")
-            if levels:
-                stamp = levels[0][2]
-                changes += [(BID, price(level[0]), size(level[1])) for level in levels]
+            entries = part.get("a")
+            if entries:
+                stamp = entries[0][2]
+                levels.add(ASK, entries)
+            entries = part.get("b")
+            if entries:
+                stamp = entries[0][2]
+                levels.add(BID, entries)
             published = part.get("c", published)
         event_ns = to_units(stamp, 9) if stamp else 0
-        feed.apply(changes, event_ns=event_ns, received_ns=received_ns)
+        feed.apply(levels, event_ns=event_ns, received_ns=received_ns)
         self._truncate(feed)
         if published is not None and self.verify_checksums:
+            market = feed.market
             price_places, size_places = feed.state
             computed = checksum.kraken_checksum(feed.book, market.price_decimals,
                                                 market.size_decimals, price_places, size_places)
@@ -120,7 +120,8 @@ class KrakenConnector(StreamingConnector):
 
     def _truncate(self, feed):
         book, depth = feed.book, self.depth
-        if book.count(BID) > depth or book.count(ASK) > depth:
+        # One call settles the common case: both sides together within the depth.
+        if len(book) > depth and (book.count(BID) > depth or book.count(ASK) > depth):
             book.truncate(depth)
 
     # -- v2 ------------------------------------------------------------------------------------
@@ -138,17 +139,16 @@ class KrakenConnector(StreamingConnector):
             if feed is None:
                 continue
             market = feed.market
-            price, size = market.price, market.size
-            bids = [(price(level["price"]), size(level["qty"])) for level in entry["bids"]]
-            asks = [(price(level["price"]), size(level["qty"])) for level in entry["asks"]]
+            levels = feed.batch()
+            levels.add(BID, entry["bids"], "price", "qty")
+            levels.add(ASK, entry["asks"], "price", "qty")
             event_ns = received_ns
             if snapshot:
-                feed.snapshot(bids, asks, event_ns=event_ns)
+                feed.load(levels, event_ns=event_ns)
             elif not feed.synced:
                 continue
             else:
-                changes = [(BID, p, s) for p, s in bids] + [(ASK, p, s) for p, s in asks]
-                feed.apply(changes, event_ns=event_ns, received_ns=received_ns)
+                feed.apply(levels, event_ns=event_ns, received_ns=received_ns)
                 self._truncate(feed)
             if "checksum" in entry and self.verify_checksums:
                 computed = checksum.kraken_checksum(feed.book, market.price_decimals,

@@ -59,21 +59,20 @@ class OkxConnector(StreamingConnector):
         if feed is None:
             return
         market = feed.market
-        price, size = market.price, market.size
         snapshot = message.get("action") == "snapshot"
         for entry in message["data"]:
             sequence = entry.get("seqId", NO_SEQUENCE)
             event_ns = to_units(entry["ts"], 6) if "ts" in entry else 0
-            bids = [(price(level[0]), size(level[1])) for level in entry["bids"]]
-            asks = [(price(level[0]), size(level[1])) for level in entry["asks"]]
+            levels = feed.batch()
+            levels.add(ASK, entry["asks"])
+            levels.add(BID, entry["bids"])
             if snapshot:
-                feed.snapshot(bids, asks, sequence, event_ns)
+                feed.load(levels, sequence, event_ns)
             elif not feed.synced:
                 return
             else:
-                changes = [(ASK, p, s) for p, s in asks] + [(BID, p, s) for p, s in bids]
                 try:
-                    feed.apply(changes, sequence, sequence, entry.get("prevSeqId", NO_SEQUENCE),
+                    feed.apply(levels, sequence, sequence, entry.get("prevSeqId", NO_SEQUENCE),
                                event_ns, received_ns)
                 except SequenceGap as error:
                     self.gap(feed, error)
