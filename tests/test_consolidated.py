@@ -313,6 +313,31 @@ def test_apply_many_is_one_message_under_one_sequence(twin):
     assert book.best_ask() == 101
 
 
+def test_apply_many_reads_strided_columns_and_long_messages(twin):
+    # Columns of one (n, 3) table are strided views; 200 changes pass the stack buffer.
+    table = np.array([(i % 2, 1000 + (i if i % 2 else -i), i % 7) for i in range(200)],
+                     dtype=np.int64)
+    book, by_one = make(twin, 1), make(twin, 1)
+    assert book.apply_many(1, table[:, 0], table[:, 1], table[:, 2], sequence=4) == 0
+    for side, price, size in table.tolist():
+        by_one.apply(1, side, price, size)
+    assert fingerprint(book)[:3] == fingerprint(by_one)[:3]
+    assert book.venue_state(1)["sequence"] == 4
+
+
+def test_apply_many_level_overflow_undoes_the_message(twin):
+    big = twin.MAX_SIZE // 2 + 1
+    book = make(twin, (1, {"fx": Fraction(1, 4)}))
+    book.apply(1, BID, 40, big)  # consolidated 10
+    book.apply(1, ASK, 90, 3)
+    before = fingerprint(book)
+    columns = [np.array(c, dtype=np.int64) for c in
+               ([ASK, BID, BID, BID], [90, 44, 43, 41], [5, 7, 1, big])]
+    with pytest.raises(BookError, match="bid size at consolidated price 10 would exceed"):
+        book.apply_many(1, *columns, sequence=2)
+    assert fingerprint(book) == before
+
+
 @pytest.mark.parametrize(("arrays", "message"), [
     ((np.array([0.0]), np.array([1]), np.array([1])), "sides: 'float64 array of shape"),
     ((np.array([0]), [1], np.array([1])), "prices: 'list' must be a 1-D numpy int64 array"),

@@ -73,6 +73,12 @@ cdef class ConsolidatedBook:
     cdef int _slot(self, object venue) except -1
     cdef int _set_level(self, int slot, int side, int64_t price, int64_t converted,
                         int64_t size, int64_t lots) except -1
+    # One message of changes as int64 columns (strides in elements), validated in full into
+    # work (3 * n) first; returns 1 without applying when sequence is a duplicate.
+    cdef int _apply_columns(self, int slot, const int64_t* sides, Py_ssize_t s_step,
+                            const int64_t* prices, Py_ssize_t p_step, const int64_t* sizes,
+                            Py_ssize_t q_step, Py_ssize_t n, int64_t* work,
+                            int64_t seq) except -1
     cdef int _set_contribution(self, int side, int64_t price, Py_ssize_t level, int slot,
                                int64_t total) except -1
     cdef int64_t _walk(self, int side, int64_t start) except? -2

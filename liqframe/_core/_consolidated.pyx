@@ -21,12 +21,15 @@ from fractions import Fraction
 
 import numpy as np
 
+cimport numpy as cnp
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memset
 
 from liqframe.errors import BookError, InvalidValue
+
+cnp.import_array()
 
 cdef extern from *:
     """
@@ -365,6 +368,28 @@ cdef inline bint _better(int side, int64_t price, int64_t other) noexcept:
     return price > other if side == 0 else price < other
 
 
+cdef enum:
+    # Changes of a message validated in a stack buffer; larger messages take the heap.
+    SMALL_BATCH = 64
+
+
+cdef const int64_t* _column(object value, str field, Py_ssize_t* length,
+                            Py_ssize_t* step) except NULL:
+    """The data of a 1-D int64 array, its length and stride in elements; the pure twin's
+    error for anything else."""
+    cdef cnp.ndarray array
+    if isinstance(value, cnp.ndarray):
+        array = <cnp.ndarray>value
+        if (cnp.PyArray_TYPE(array) == cnp.NPY_INT64 and cnp.PyArray_NDIM(array) == 1
+                and cnp.PyArray_STRIDES(array)[0] % sizeof(int64_t) == 0):
+            length[0] = cnp.PyArray_DIM(array, 0)
+            step[0] = cnp.PyArray_STRIDES(array)[0] // <Py_ssize_t>sizeof(int64_t)
+            return <const int64_t*>cnp.PyArray_DATA(array)
+    _array(value, field)  # raises the twin's error for anything but an int64 1-D array
+    raise InvalidValue(field, "int64 array with an unaligned stride",
+                       "must be a 1-D numpy int64 array")
+
+
 # --- the book --------------------------------------------------------------------------------
 
 cdef class ConsolidatedBook:
@@ -578,23 +603,74 @@ cdef class ConsolidatedBook:
         cdef Venue* v = &self.venues[slot]
         cdef int64_t seq = -1, lag = 0
         cdef bint has_lag = event_ns is not None or receive_ns is not None
-        sides, prices = _array(sides, "sides"), _array(prices, "prices")
-        sizes = _array(sizes, "sizes")
-        for field, array in (("prices", prices), ("sizes", sizes)):
-            if len(array) != len(sides):
-                raise InvalidValue(field, len(array),
-                                   f"entries where sides has {len(sides)}: lengths must match")
+        cdef Py_ssize_t n, n_prices, n_sizes, s_step, p_step, q_step
+        cdef const int64_t* s_data = _column(sides, "sides", &n, &s_step)
+        cdef const int64_t* p_data = _column(prices, "prices", &n_prices, &p_step)
+        cdef const int64_t* q_data = _column(sizes, "sizes", &n_sizes, &q_step)
+        cdef int64_t small[3 * SMALL_BATCH]
+        cdef int64_t* work = small
+        if n_prices != n:
+            raise InvalidValue("prices", n_prices,
+                               f"entries where sides has {n}: lengths must match")
+        if n_sizes != n:
+            raise InvalidValue("sizes", n_sizes,
+                               f"entries where sides has {n}: lengths must match")
         if sequence is not None:
             seq = _non_negative(sequence, "sequence")
         if has_lag:
             lag = _lag_sample(event_ns, receive_ns)
-        changes = [self._checked_change(slot, side, price, size, i, None)
-                   for i, (side, price, size) in enumerate(
-                       zip(sides.tolist(), prices.tolist(), sizes.tolist()))]
-        if seq >= 0 and self._is_duplicate(v, seq):
-            return DUPLICATE
-        self._set_levels(slot, changes)
+        if n > SMALL_BATCH:
+            work = <int64_t*>malloc(3 * n * sizeof(int64_t))
+            if work == NULL:
+                raise MemoryError()
+        try:
+            if self._apply_columns(slot, s_data, s_step, p_data, p_step, q_data, q_step, n,
+                                   work, seq):
+                return DUPLICATE
+        finally:
+            if work != small:
+                free(work)
         return self._after_change(slot, seq, has_lag, lag)
+
+    cdef int _apply_columns(self, int slot, const int64_t* sides, Py_ssize_t s_step,
+                            const int64_t* prices, Py_ssize_t p_step, const int64_t* sizes,
+                            Py_ssize_t q_step, Py_ssize_t n, int64_t* work,
+                            int64_t seq) except -1:
+        """Validate every change into ``work`` (converted price, lots, old size per change),
+        then apply them in order; returns 1, applying nothing, when ``seq`` is a duplicate.
+        A level overflow undoes the applied changes and raises."""
+        cdef Venue* v = &self.venues[slot]
+        cdef int64_t* converted = work
+        cdef int64_t* lots = work + n
+        cdef int64_t* old = work + 2 * n
+        cdef Py_ssize_t i, j
+        cdef int64_t side, price, size
+        for i in range(n):
+            side, price, size = sides[i * s_step], prices[i * p_step], sizes[i * q_step]
+            if side != 0 and side != 1:
+                raise InvalidValue(f"sides[{i}]", side, "is not BID (0) or ASK (1)")
+            if price <= 0:
+                raise InvalidValue(f"prices[{i}]", price, "must be positive")
+            if size < 0:
+                raise InvalidValue(f"sizes[{i}]", size, "must not be negative")
+            converted[i] = _convert(v, <int>side, price)
+            lots[i] = _lots(v, size)
+        if seq >= 0 and self._is_duplicate(v, seq):
+            return 1
+        i = 0
+        try:
+            while i < n:
+                side, price = sides[i * s_step], prices[i * p_step]
+                old[i] = pm_get(&v.native[side], price, 0)
+                self._set_level(slot, <int>side, price, converted[i], sizes[i * q_step],
+                                lots[i])
+                i += 1
+        except BookError:
+            for j in range(i - 1, -1, -1):
+                self._set_level(slot, <int>sides[j * s_step], prices[j * p_step],
+                                converted[j], old[j], old[j] * v.lot_multiplier)
+            raise
+        return 0
 
     def apply_snapshot(self, venue, bids, asks, sequence=None, event_ns=None,
                        receive_ns=None):
