@@ -1,14 +1,22 @@
 """Web API and WebSocket pushes of a running host (area "web").
 
-The host runs in its own process (the embedded default config: four simulated venues it
-serves itself, strategies quoting) with a probe task that sleeps 1 ms at a time and records
-how late each wake-up is: the host event loop's delay. This process is the load:
+Three processes, so that each figure is the host's alone:
 
-* REST: ``GET /api/book?depth=20`` (consolidated top 20 with per-venue sizes) from a pool of
-  keep-alive connections for a few seconds; requests per second (target >= 5,000);
-* WebSocket: 100 clients subscribed to the dashboard's channels at push_hz = 10; frames per
-  second each client received, and the loop's maximum delay meanwhile (target <= 1 ms),
-  next to the same probe with no clients (the host's own baseline).
+* the simulated exchanges (``python -m liqframe_simvenue``: the four venues of the embedded
+  default configuration, with their background traders);
+* the host (the embedded default configuration, its venues reached at those URLs, strategies
+  quoting) with a probe task that sleeps 1 ms at a time and records how late each wake-up is:
+  the host event loop's delay;
+* this process, the load:
+
+  - REST: ``GET /api/book?depth=20`` (consolidated top 20 with per-venue sizes) over a pool of
+    keep-alive connections, one request in flight on each, for a few seconds; requests per
+    second (target >= 5,000). The client is a minimal HTTP/1.1 reader on asyncio protocols
+    (it checks the status and reads every body by its Content-Length) so that on two cores the
+    load generator leaves the host as much CPU as it can;
+  - WebSocket: 100 clients subscribed to the dashboard's channels at push_hz = 10; frames per
+    second each client received, and the loop's maximum and 99th percentile delay meanwhile
+    (target <= 1 ms), next to the same probe with no clients (the host's own baseline).
 
 Each figure is the median of several rounds. No peer library serves this API, so there are no
 ratios; the baseline is the comparison.
@@ -25,6 +33,7 @@ import time
 
 HOST_SCRIPT = r"""
 import asyncio, json, sys, time
+import attrs
 from liqframe import config as cm
 from liqframe.host import Host, build_components
 from liqframe.plugins import Registry, get_plugin_manager
@@ -52,10 +61,14 @@ async def commands(stats, host):
                               "p50_ms": data[len(data) // 2] * 1e3}), flush=True)
     host.stop()
 
-async def main(db):
+async def main(db, venues):
     text = default_config(web_section(keys=(("bench-key", "full"),),
                                       tiers=(("full", "0", 100, 10_000_000),)))
     cfg = cm.parse(text)
+    # the venues run in their own process: reach them at their URLs instead of serving them
+    cfg = attrs.evolve(cfg, venues=[attrs.evolve(v, options={
+        "url": venues[v.name]["url"], "api_key": venues[v.name]["api_key"]})
+        for v in cfg.venues])
     host = Host(cfg, text, build_components(cfg, Registry.collect(get_plugin_manager())),
                 db_path=db, report=lambda line: print(json.dumps({"report": line}), flush=True))
     stats = []
@@ -69,17 +82,47 @@ async def main(db):
     for task in tasks:
         task.cancel()
 
-asyncio.run(main(sys.argv[1]))
+asyncio.run(main(sys.argv[1], json.loads(sys.argv[2])))
 """
 
 KEY = "bench-key"
 CHANNELS = "book,venue_books,bbo,venues,metrics,balances,orders,fills,events"
 
 
-class HostProcess:
-    def __init__(self, directory):
+class _Child:
+    """A child process that ends when its standard input closes."""
+
+    process = None
+
+    def stop(self):
+        self.process.stdin.close()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class VenuesProcess(_Child):
+    """The simulated exchanges of the default configuration, served by a process of their own."""
+
+    def __init__(self):
+        self.process = subprocess.Popen([sys.executable, "-m", "liqframe_simvenue"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.venues = {}
+        for line in self.process.stdout:
+            data = json.loads(line)
+            if data.get("ready"):
+                break
+            self.venues[data["venue"]] = data
+        else:
+            raise RuntimeError("the simulated venues did not start")
+
+
+class HostProcess(_Child):
+    def __init__(self, directory, venues):
         self.process = subprocess.Popen(
-            [sys.executable, "-c", HOST_SCRIPT, os.path.join(directory, "bench.db")],
+            [sys.executable, "-c", HOST_SCRIPT, os.path.join(directory, "bench.db"),
+             json.dumps(venues)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=directory)
         self.url = self.read("url")
 
@@ -97,35 +140,74 @@ class HostProcess:
         self.process.stdin.flush()
         return self.read(field)
 
-    def stop(self):
-        self.process.stdin.close()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+
+class _Requester(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection sending ``request`` again as soon as the previous
+    answer (status 200, body read to its Content-Length) is complete."""
+
+    def __init__(self, request, deadline, done):
+        self.request, self.deadline, self.done = request, deadline, done
+        self.buffer = b""
+        self.need = None  # bytes of the current answer, once its head is read
+        self.count = 0
+        self.transport = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+        transport.write(self.request)
+
+    def data_received(self, data):
+        self.buffer += data
+        while True:
+            if self.need is None:
+                end = self.buffer.find(b"\r\n\r\n")
+                if end < 0:
+                    return
+                head = self.buffer[:end].decode("latin-1")
+                if not head.startswith("HTTP/1.1 200"):
+                    self._finish(RuntimeError(f"answer: {head.splitlines()[0]}"))
+                    return
+                length = next(int(line.split(":", 1)[1]) for line in head.split("\r\n")
+                              if line.lower().startswith("content-length:"))
+                self.need = end + 4 + length
+            if len(self.buffer) < self.need:
+                return
+            self.buffer, self.need = self.buffer[self.need:], None
+            self.count += 1
+            if time.perf_counter() >= self.deadline:
+                self._finish(None)
+                return
+            self.transport.write(self.request)
+
+    def connection_lost(self, error):
+        self._finish(error or RuntimeError("connection closed by the server"))
+
+    def _finish(self, error):
+        if not self.done.done():
+            self.done.set_exception(error) if error else self.done.set_result(self.count)
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
 
 
-async def rest_rate(url, seconds, connections=64):
-    import aiohttp
+async def rest_rate(url, seconds, connections=32, path="api/book?depth=20"):
+    """Requests per second of ``GET /{path}`` over ``connections`` keep-alive connections, one
+    request in flight on each."""
+    from urllib.parse import urlsplit
 
-    done = 0
+    loop = asyncio.get_running_loop()
+    address = urlsplit(url)
+    request = (f"GET /{path} HTTP/1.1\r\nHost: {address.netloc}\r\n"
+               f"X-API-Key: {KEY}\r\n\r\n").encode()
     deadline = time.perf_counter() + seconds
-    connector = aiohttp.TCPConnector(limit=connections)
-    async with aiohttp.ClientSession(connector=connector, headers={"X-API-Key": KEY}) as s:
-        target = url + "api/book?depth=20"
-
-        async def worker():
-            nonlocal done
-            while time.perf_counter() < deadline:
-                async with s.get(target) as answer:
-                    await answer.read()
-                    if answer.status != 200:
-                        raise RuntimeError(f"{answer.status}: {await answer.text()}")
-                done += 1
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(connections)))
-        return done / (time.perf_counter() - start)
+    waits = []
+    start = time.perf_counter()
+    for _ in range(connections):
+        done = loop.create_future()
+        await loop.create_connection(lambda done=done: _Requester(request, deadline, done),
+                                     address.hostname, address.port)
+        waits.append(done)
+    counts = await asyncio.gather(*waits)
+    return sum(counts) / (time.perf_counter() - start)
 
 
 async def websocket_rates(url, clients, seconds):
@@ -155,8 +237,9 @@ async def websocket_rates(url, clients, seconds):
 def run(quick=False):
     rounds, seconds = (1, 2) if quick else (3, 5)
     clients = 20 if quick else 100
+    venues = VenuesProcess()
     with tempfile.TemporaryDirectory() as directory:
-        host = HostProcess(directory)
+        host = HostProcess(directory, venues.venues)
         try:
             rest, ws_rates, idle, loaded = [], [], [], []
             for _ in range(rounds):
@@ -170,6 +253,7 @@ def run(quick=False):
                 ws_rates.append(statistics.median(rates))
         finally:
             host.stop()
+            venues.stop()
     median = statistics.median
     return {
         "consolidated top 20 over REST": {

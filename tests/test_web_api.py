@@ -12,13 +12,14 @@ import aiohttp
 import orjson
 import pytest
 from liqframe_simvenue import SimulatedVenue
+from liqframe_simvenue.exchange import BUY
 
 from liqframe import config as config_module
 from liqframe.host import Host, build_components
 from liqframe.model import Instrument
 from liqframe.plugins import Registry, get_plugin_manager
 from liqframe.testing.web import wait_until, web_section
-from liqframe.web.api import STREAM
+from liqframe.web.api import ANSWERS, STREAM
 
 USDT = Instrument(base="BTC", quote="USDT", price_increment="0.01", size_increment="0.00001")
 NAMES = ("a", "b", "c")
@@ -322,3 +323,40 @@ async def test_a_client_that_reads_too_slowly_is_dropped_and_others_keep_up(tmp_
         slow.close()
     finally:
         await stop(running)
+
+
+# -- cached book answers ---------------------------------------------------------------
+
+async def raw(running, path, key="full-key"):
+    async with running.session.get(running.url + path, headers={"X-API-Key": key}) as answer:
+        assert answer.status == 200
+        return await answer.read()
+
+
+async def test_the_answer_is_kept_until_a_book_changes(frozen):
+    cache = frozen.host.web.app[ANSWERS]
+    first = await raw(frozen, "/api/book?depth=5")
+    hits = cache.hits
+    assert await raw(frozen, "/api/book?depth=5") == first  # the kept bytes, ts_ns included
+    assert cache.hits == hits + 1
+    # a new bid on venue a, 0.3 BTC at the highest free price below the best ask
+    books = exchange_books(frozen.venues)
+    price = next(p for p in range(min(books[1]) - 1, 0, -1) if p not in books[0])
+    frozen.venues["a"].exchange.submit(2000, BUY, price, 30_000)
+
+    async def shows_it():
+        answer = orjson.loads(await raw(frozen, "/api/book?depth=5"))
+        return (price, {"a": 30_000}) in answered_levels(answer["bids"]) and answer
+
+    answer = await wait_until(shows_it, 5)
+    assert answer, "the new level never appeared"
+    assert answered_levels(answer["bids"]) == \
+        expected_levels(exchange_books(frozen.venues)[0], 0, 5)
+
+
+async def test_tiers_do_not_share_answers(frozen):
+    full = orjson.loads(await raw(frozen, "/api/book?depth=5"))
+    retail = orjson.loads(await raw(frozen, "/api/book?depth=5", key="retail-key"))
+    books = exchange_books(frozen.venues)
+    assert answered_levels(retail["asks"]) == expected_levels(books[1], 1, 5, 20_000)
+    assert answered_levels(full["asks"]) == expected_levels(books[1], 1, 5)

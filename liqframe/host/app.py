@@ -240,6 +240,7 @@ class Host:
             await asyncio.wait_for(connector.start(self.feeds[name]), START_TIMEOUT)
         except Exception as error:  # a venue's failure must not stop the healthy ones
             health.status, health.reason = "failed", f"{type(error).__name__}: {error}"
+            self.market.bump()
             self.hub.event("venue", f"{name}: could not start: {error}", venue=name, say=True)
             return False
         return True
@@ -586,6 +587,7 @@ class Host:
             with contextlib.suppress(Exception):
                 await self.components.venues[name].stop()
             self.market.health[name].status = "stopped"
+            self.market.bump()
 
 
 def _weighted(quotes, weights):

@@ -124,13 +124,21 @@ class Market:
             group.fx[key] = None
         self.weights = {}  # venue -> weight in [0, 1] from the risk models (absent: 1)
         self.changed = None  # an asyncio.Event the host sets up; set on every book change
+        #: Counts changes of what the books show (books, views, weights, rates, health):
+        #: readers keep an answer made from the market for as long as it stays the same.
+        self.version = 0
 
     def group(self, symbol):
         return self.groups[self.instruments[symbol].base]
 
     def touch(self):
+        self.version += 1
         if self.changed is not None:
             self.changed.set()
+
+    def bump(self):
+        """Note a change readers must see without waking the strategies (see ``version``)."""
+        self.version += 1
 
     # -- MarketState --------------------------------------------------------------------
 
@@ -238,6 +246,7 @@ class Market:
                 if factor != group.fx[key]:
                     group.book.set_fx(venue_id, factor)
                     group.fx[key] = factor
+                    self.version += 1
                     self.update_view(key)
         return unknown
 
@@ -251,8 +260,10 @@ class Market:
                   and group.fx[key] is not None and self.weights.get(venue, 1) > 0)
         if usable and group.book.venue_state(venue_id)["excluded"]:
             group.book.include_venue(venue_id)
+            self.version += 1
         elif not usable and not group.book.venue_state(venue_id)["excluded"]:
             group.book.exclude_venue(venue_id)
+            self.version += 1
 
     def set_weights(self, weights):
         """Apply risk models' venue weights (venue -> [0, 1]): each scales the venue's
@@ -261,6 +272,7 @@ class Market:
         if weights == self.weights:
             return
         self.weights = weights
+        self.version += 1
         for group in self.groups.values():
             for key, venue_id in group.ids.items():
                 group.book.set_weight(venue_id, repr(weights.get(key[0], 1.0)))

@@ -5,6 +5,10 @@ called with the host, the checked parameters and the caller's :class:`~liqframe.
 Parameters are checked against the route table (the same declarations the OpenAPI document is
 made from): an unknown parameter, a value of the wrong type, out of range or not among the
 choices is answered 400 with a message naming the parameter.
+
+Answers made only from the books (:data:`CACHED`) are kept, serialised, per request line and
+tier until the market's :attr:`~liqframe.host.books.Market.version` moves: a thousand clients
+asking for the same top 20 between two book changes cost one answer.
 """
 
 import math
@@ -22,6 +26,7 @@ KEYRING = web.AppKey("keyring", object)
 CONTEXT = web.AppKey("context", object)
 STREAM = web.AppKey("stream", object)
 OPENAPI = web.AppKey("openapi", bytes)
+ANSWERS = web.AppKey("answers", object)
 #: The caller's Client, set on the request by :func:`guard` (RequestKey: aiohttp >= 3.12).
 CLIENT = web.RequestKey("client", object) if hasattr(web, "RequestKey") else "client"
 #: Paths answered without a key: the OpenAPI document and the dashboard's files.
@@ -39,6 +44,34 @@ class NotFound(BadRequest):
     """Valid parameters naming something that does not exist (a venue's other symbol)."""
 
     status = 404
+
+
+#: Routes whose answers depend only on the market's books, views and venue health.
+CACHED = frozenset({"consolidated_book", "venue_book"})
+
+
+class AnswerCache:
+    """Serialised answers keyed by (route, request path and query, tier), each valid while the
+    market's version is the one it was made at. Bounded: it starts afresh when full (distinct
+    request lines are few: assets x depths x views, venues x symbols x depths)."""
+
+    def __init__(self, limit=4096):
+        self.limit = limit
+        self.entries = {}
+        self.hits = self.misses = 0
+
+    def get(self, key, version):
+        entry = self.entries.get(key)
+        if entry is not None and entry[0] == version:
+            self.hits += 1
+            return entry[1]
+        self.misses += 1
+        return None
+
+    def put(self, key, version, body):
+        if len(self.entries) >= self.limit:
+            self.entries.clear()
+        self.entries[key] = (version, body)
 
 
 def json_response(data, status=200, headers=None):
@@ -90,9 +123,13 @@ def check(param, raw, context):
     return value
 
 
+def _accepted(route):
+    return frozenset({p.name for p in route.params if p.where == "query"} | {QUERY})
+
+
 def parse(route, request, context, tier):
     """Checked parameters of ``request`` for ``route``, defaults filled in."""
-    accepted = {p.name for p in route.params if p.where == "query"} | {QUERY}
+    accepted = _ACCEPTED.get(route.name) or _accepted(route)
     for name in request.query:
         if name not in accepted:
             raise BadRequest(f"unknown parameter {name!r}; accepted: "
@@ -110,6 +147,7 @@ def parse(route, request, context, tier):
     return values
 
 
+_ACCEPTED = {route.name: _accepted(route) for route in ROUTES}
 DEPTH = next(p for r in ROUTES for p in r.params if p.name == "depth")
 
 
@@ -128,15 +166,32 @@ def check_depth(raw, tier, context):
 
 
 def make_handler(route, function):
-    async def handle(request):
-        app = request.app
-        client = request[CLIENT]
-        try:
-            params = parse(route, request, app[CONTEXT], client.tier)
-            data = function(app, params, client)
-        except BadRequest as problem:
-            return error(problem.status, str(problem))
-        return json_response(data)
+    if route.name in CACHED:
+        async def handle(request):
+            app = request.app
+            client = request[CLIENT]
+            version = app[HOST].market.version
+            key = (route.name, request.raw_path, client.tier.name)
+            answers = app[ANSWERS]
+            body = answers.get(key, version)
+            if body is None:
+                try:
+                    params = parse(route, request, app[CONTEXT], client.tier)
+                    body = orjson.dumps(function(app, params, client))
+                except BadRequest as problem:
+                    return error(problem.status, str(problem))
+                answers.put(key, version, body)
+            return web.Response(body=body, content_type="application/json")
+    else:
+        async def handle(request):
+            app = request.app
+            client = request[CLIENT]
+            try:
+                params = parse(route, request, app[CONTEXT], client.tier)
+                data = function(app, params, client)
+            except BadRequest as problem:
+                return error(problem.status, str(problem))
+            return json_response(data)
 
     handle.__name__ = route.name
     return handle

@@ -28,6 +28,7 @@ def make_app(host, web_config):
     app = web.Application(middlewares=[api.guard])
     app[api.HOST], app[api.KEYRING], app[api.CONTEXT] = host, keyring, context
     app[api.OPENAPI] = orjson.dumps(openapi.document(context))
+    app[api.ANSWERS] = api.AnswerCache()
     app[api.STREAM] = feed = stream.Stream(host, web_config.push_hz, web_config.send_queue)
 
     async def ws_handler(request):

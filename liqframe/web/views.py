@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import attrs
 
-from liqframe.core import ASK, BID
+from liqframe.core import ASK, BID, from_units
 from liqframe.model import Side
 
 VIEWS = ("raw", "weighted", "fees")
@@ -22,6 +22,30 @@ VIEWS = ("raw", "weighted", "fees")
 def min_lots(min_size: Decimal, instrument):
     """``min_size`` base units in lots of ``instrument``, rounded up (at least 1)."""
     return max(1, math.ceil(min_size / instrument.size_increment))
+
+
+def _text_of(increment):
+    """count -> decimal text on the grid of ``increment``, the same text as
+    :meth:`~liqframe.model.Instrument.price_text` but with the scale worked out once."""
+    exponent = increment.normalize().as_tuple().exponent
+    decimals = max(0, -exponent)
+    step = int(increment.scaleb(decimals))
+    if step == 1:
+        return lambda count: from_units(count, decimals)
+    return lambda count: from_units(count * step, decimals)
+
+
+_FORMATTERS = {}
+
+
+def formatters(instrument):
+    """``(price_text, size_text)`` of ``instrument``, made once per instrument."""
+    entry = _FORMATTERS.get(id(instrument))
+    if entry is None or entry[0] is not instrument:
+        entry = (instrument, _text_of(instrument.price_increment),
+                 _text_of(instrument.size_increment))
+        _FORMATTERS[id(instrument)] = entry
+    return entry[1], entry[2]
 
 
 def assets(host):
@@ -38,22 +62,22 @@ def consolidated(host, asset, depth, min_size=Decimal(0), view="raw"):
     sizes, on the grid of the reference instrument; levels under ``min_size`` hidden."""
     group = host.market.groups[asset]
     instrument = group.instrument
-    price_text, size_text = instrument.price_text, instrument.size_text
+    price_text, size_text = formatters(instrument)
     names = _venue_names(group)
     threshold = min_lots(min_size, instrument)
     result = {"asset": asset, "symbol": group.symbol, "currency": group.currency(),
               "view": view, "ts_ns": time.time_ns()}
+    book = group.book
+    weighted, fees = view == "weighted", view == "fees"
     for side, key in ((BID, "bids"), (ASK, "asks")):
-        top = group.book.top_n(side, depth, weighted=view == "weighted", fees=view == "fees",
-                               min_size=threshold)
+        top = book.top_n(side, depth, weighted=weighted, fees=fees, min_size=threshold)
         venues = [names[v] for v in top.venues]
-        levels = []
-        for price, size, row in zip(top.prices.tolist(), top.sizes.tolist(),
-                                    top.by_venue.tolist()):
-            levels.append({"price": price_text(price), "size": size_text(size),
-                           "venues": {venues[i]: size_text(s) for i, s in enumerate(row) if s}})
-        result[key] = levels
-    bid, ask = group.book.best()
+        result[key] = [
+            {"price": price_text(price), "size": size_text(size),
+             "venues": {name: size_text(s) for name, s in zip(venues, row) if s}}
+            for price, size, row in zip(top.prices.tolist(), top.sizes.tolist(),
+                                        top.by_venue.tolist())]
+    bid, ask = book.best()
     result["bid"] = None if bid is None else price_text(bid)
     result["ask"] = None if ask is None else price_text(ask)
     return result
@@ -63,13 +87,14 @@ def venue_book(host, venue, symbol, depth, min_size=Decimal(0)):
     """``venue``'s own book of ``symbol`` in its prices; levels under ``min_size`` hidden."""
     book = host.market.books[(venue, symbol)]
     instrument = host.market.instruments[symbol]
+    price_text, size_text = formatters(instrument)
     threshold = min_lots(min_size, instrument)
     result = {"venue": venue, "symbol": symbol, "stale": book.stale,
               "status": host.market.health[venue].status, "ts_ns": time.time_ns()}
     for side, key in ((BID, "bids"), (ASK, "asks")):
         # read a little deeper than asked so hidden small levels do not shorten the answer
         prices, sizes = book.top(side, depth if threshold <= 1 else depth * 4 + 16)
-        levels = [[instrument.price_text(p), instrument.size_text(s)]
+        levels = [[price_text(p), size_text(s)]
                   for p, s in zip(prices.tolist(), sizes.tolist()) if s >= threshold]
         result[key] = levels[:depth]
     return result
