@@ -93,17 +93,25 @@ cdef extern from *:
         }
         return 0;
     #elif PY_VERSION_HEX >= 0x030B0000 && !defined(PYPY_VERSION) && PyLong_SHIFT == 30
+        /* No branch on the value: a side is 0 or 1 at random (0 has no digits), and a
+           switch on the digit count would be mispredicted half the time. A zero may have
+           no digit stored, so it reads a static zero through a selected pointer. */
+        static const digit zero = 0;
         const digit *d;
+        Py_ssize_t n;
         if (!PyLong_CheckExact(o)) return 0;
         d = ((PyLongObject *)o)->ob_digit;
-        switch (Py_SIZE(o)) {
-            case 0: *out = 0; return 1;
-            case 1: *out = (long long)d[0]; return 1;
-            case -1: *out = -(long long)d[0]; return 1;
-            case 2: *out = ((long long)d[1] << 30) | (long long)d[0]; return 1;
-            case -2: *out = -(((long long)d[1] << 30) | (long long)d[0]); return 1;
-            default: return 0;
+        n = Py_SIZE(o);
+        if ((size_t)(n + 1) <= 2) {
+            *out = (long long)n * (long long)*(n ? d : &zero);
+            return 1;
         }
+        if (n == 2 || n == -2) {
+            long long magnitude = ((long long)d[1] << 30) | (long long)d[0];
+            *out = n > 0 ? magnitude : -magnitude;
+            return 1;
+        }
+        return 0;
     #else
         (void)o; (void)out;
         return 0;
@@ -598,7 +606,7 @@ cdef inline int _apply(L2Book book, object side, object price, object size) exce
     if book._stale:
         raise BookError(STALE_MESSAGE)
     s = _integer(side, "side")
-    if s != C_BID and s != C_ASK:
+    if <uint64_t>s > 1:
         raise BookError(f"side: {s!r} is not BID (0) or ASK (1)")
     p = _integer(price, "price")
     if p <= 0:
