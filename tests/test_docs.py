@@ -44,10 +44,14 @@ def test_config_field_documented(path):
 
 
 def _environment_variables():
+    # an environment variable is read by its name as a string literal; C macros in .pyx
+    # files share the prefix but are not variables
     names = set()
     for source in [*(REPO / "liqframe").rglob("*.py"), *(REPO / "liqframe").rglob("*.pyx"),
-                   REPO / "setup.py"]:
-        names |= set(re.findall(r"LIQFRAME_[A-Z_]+", source.read_text("utf-8")))
+                   *(REPO / "plugins").glob("*/liqframe_*/*.py"), REPO / "setup.py"]:
+        code = source.read_text("utf-8")
+        names |= (set(re.findall(r"[\"'](LIQFRAME_[A-Z_]+)[\"']", code))
+                  - set(re.findall(r"#define (LIQFRAME_[A-Z_]+)", code)))
     return sorted(names)
 
 
