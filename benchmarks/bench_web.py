@@ -31,13 +31,40 @@ import sys
 import tempfile
 import time
 
-HOST_SCRIPT = r"""
-import asyncio, json, sys, time
-import attrs
-from liqframe import config as cm
-from liqframe.host import Host, build_components
-from liqframe.plugins import Registry, get_plugin_manager
-from liqframe.testing.web import default_config, web_section
+#: The probe both the host and the control process run: a task sleeping 1 ms at a time that
+#: records how late each wake-up is, and a meter of every callback the loop runs (wall time and
+#: the thread's CPU time, so that time the process spent descheduled is told apart from work).
+PROBE = r"""
+import asyncio, asyncio.events, json, sys, time
+
+class Meter:
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.wall = self.cpu = 0.0
+        self.name = ""
+
+meter = Meter()
+_run = asyncio.events.Handle._run
+
+def _name(handle):
+    callback = handle._callback
+    owner = getattr(callback, "__self__", None)
+    if owner is not None and hasattr(owner, "get_coro"):
+        coro = owner.get_coro()
+        return getattr(coro, "__qualname__", repr(coro))
+    return getattr(callback, "__qualname__", repr(callback))
+
+def _timed(handle):
+    wall, cpu = time.perf_counter(), time.thread_time()
+    _run(handle)
+    cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+    if cpu > meter.cpu:
+        meter.cpu, meter.name = cpu, _name(handle)
+    meter.wall = max(meter.wall, wall)
+
+asyncio.events.Handle._run = _timed
 
 async def probe(stats):
     loop = asyncio.get_running_loop()
@@ -46,20 +73,31 @@ async def probe(stats):
         await asyncio.sleep(0.001)
         stats.append(loop.time() - before - 0.001)
 
-async def commands(stats, host):
+async def commands(stats):
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     while line := (await reader.readline()).decode().strip():
         if line == "reset":
             stats.clear()
+            meter.reset()
             print(json.dumps({"ok": True}), flush=True)
         elif line == "report":
             data = sorted(stats)
             print(json.dumps({"n": len(data), "max_ms": data[-1] * 1e3,
                               "p99_ms": data[int(len(data) * 0.99)] * 1e3,
-                              "p50_ms": data[len(data) // 2] * 1e3}), flush=True)
-    host.stop()
+                              "p50_ms": data[len(data) // 2] * 1e3,
+                              "callback_wall_ms": meter.wall * 1e3,
+                              "callback_cpu_ms": meter.cpu * 1e3,
+                              "callback": meter.name}), flush=True)
+"""
+
+HOST_SCRIPT = PROBE + r"""
+import attrs
+from liqframe import config as cm
+from liqframe.host import Host, build_components
+from liqframe.plugins import Registry, get_plugin_manager
+from liqframe.testing.web import default_config, web_section
 
 async def main(db, venues):
     text = default_config(web_section(keys=(("bench-key", "full"),),
@@ -77,12 +115,27 @@ async def main(db, venues):
         await asyncio.sleep(0.05)
     await asyncio.sleep(2)  # venues up and reconciled
     print(json.dumps({"url": host.web.url}), flush=True)
-    tasks = [asyncio.create_task(probe(stats)), asyncio.create_task(commands(stats, host))]
+    tasks = [asyncio.create_task(probe(stats))]
+    await commands(stats)
+    host.stop()
     await run
     for task in tasks:
         task.cancel()
 
 asyncio.run(main(sys.argv[1], json.loads(sys.argv[2])))
+"""
+
+#: A bare event loop running only the probe, measured at the same moments as the host: the
+#: delay the machine's scheduler alone causes (the floor under the host's figure).
+CONTROL_SCRIPT = PROBE + r"""
+async def main():
+    stats = []
+    task = asyncio.create_task(probe(stats))
+    print(json.dumps({"url": None}), flush=True)
+    await commands(stats)
+    task.cancel()
+
+asyncio.run(main())
 """
 
 KEY = "bench-key"
@@ -119,10 +172,11 @@ class VenuesProcess(_Child):
 
 
 class HostProcess(_Child):
-    def __init__(self, directory, venues):
+    """Runs ``script`` (the host, or the control loop) and answers its probe's commands."""
+
+    def __init__(self, directory, script=HOST_SCRIPT, args=()):
         self.process = subprocess.Popen(
-            [sys.executable, "-c", HOST_SCRIPT, os.path.join(directory, "bench.db"),
-             json.dumps(venues)],
+            [sys.executable, "-c", script, *args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=directory)
         self.url = self.read("url")
 
@@ -234,26 +288,46 @@ async def websocket_rates(url, clients, seconds):
     return [c / seconds for c in counts]
 
 
+def _delay(name, rows, **extra):
+    """One loop-delay figure: medians over rounds of the probe's max and p99 and of the
+    longest callback (wall and CPU), with the callback seen most often as the longest."""
+    median = statistics.median
+    names = [r["callback"] for r in rows]
+    return {name: {"unit": "ms", "by": {"liqframe": median(r["max_ms"] for r in rows)},
+                   "value": median(r["max_ms"] for r in rows),
+                   "p99_ms": median(r["p99_ms"] for r in rows),
+                   "longest_callback_wall_ms": median(r["callback_wall_ms"] for r in rows),
+                   "longest_callback_cpu_ms": median(r["callback_cpu_ms"] for r in rows),
+                   "longest_callback": max(set(names), key=names.count), **extra}}
+
+
 def run(quick=False):
     rounds, seconds = (1, 2) if quick else (3, 5)
     clients = 20 if quick else 100
     venues = VenuesProcess()
     with tempfile.TemporaryDirectory() as directory:
-        host = HostProcess(directory, venues.venues)
+        host = HostProcess(directory, args=(os.path.join(directory, "bench.db"),
+                                            json.dumps(venues.venues)))
+        control = HostProcess(directory, CONTROL_SCRIPT)
+        probes = (host, control)
+
+        def ask(command):
+            return [p.ask(command, "ok" if command == "reset" else "max_ms") for p in probes]
+
         try:
             rest, ws_rates, idle, loaded = [], [], [], []
             for _ in range(rounds):
                 rest.append(asyncio.run(rest_rate(host.url, seconds)))
-                host.ask("reset", "ok")
+                ask("reset")
                 time.sleep(seconds)
-                idle.append(host.ask("report", "max_ms"))
-                host.ask("reset", "ok")
+                idle.append(ask("report"))
+                ask("reset")
                 rates = asyncio.run(websocket_rates(host.url, clients, seconds))
-                loaded.append(host.ask("report", "max_ms"))
+                loaded.append(ask("report"))
                 ws_rates.append(statistics.median(rates))
         finally:
-            host.stop()
-            venues.stop()
+            for process in (host, control, venues):
+                process.stop()
     median = statistics.median
     return {
         "consolidated top 20 over REST": {
@@ -262,14 +336,13 @@ def run(quick=False):
         f"WebSocket frames per client ({clients} clients)": {
             "unit": "frames/s", "by": {"liqframe": median(ws_rates)},
             "value": median(ws_rates), "target": "10"},
-        f"host loop max delay with {clients} WebSocket clients": {
-            "unit": "ms", "by": {"liqframe": median(r["max_ms"] for r in loaded)},
-            "value": median(r["max_ms"] for r in loaded), "target": "<= 1",
-            "p99_ms": median(r["p99_ms"] for r in loaded)},
-        "host loop max delay, no clients (baseline)": {
-            "unit": "ms", "by": {"liqframe": median(r["max_ms"] for r in idle)},
-            "value": median(r["max_ms"] for r in idle),
-            "p99_ms": median(r["p99_ms"] for r in idle)},
+        **_delay(f"host loop max delay with {clients} WebSocket clients",
+                 [r[0] for r in loaded], target="<= 1"),
+        **_delay("host loop max delay, no clients (baseline)", [r[0] for r in idle]),
+        **_delay(f"bare loop max delay meanwhile ({clients} clients): the machine's floor",
+                 [r[1] for r in loaded]),
+        **_delay("bare loop max delay meanwhile (no clients): the machine's floor",
+                 [r[1] for r in idle]),
     }
 
 

@@ -33,9 +33,12 @@ def summary_table(snapshot, title="liqframe"):
 
 
 class LiveStatus:
-    """Redraws the status every ``refresh`` seconds while the host runs (terminals only)."""
+    """Redraws the status every ``refresh`` seconds while the host runs (terminals only: with
+    output to a file or a pipe nothing is drawn). A redraw costs a few milliseconds of the
+    host's event loop (rich lays out the whole table), so it comes at most once a second, and
+    its two halves (reading the host, drawing) run in separate turns of the loop."""
 
-    def __init__(self, console, host, duration, refresh=0.5):
+    def __init__(self, console, host, duration, refresh=1.0):
         self.console, self.host, self.duration, self.refresh = console, host, duration, refresh
         self.progress = Progress(TextColumn("[bold]liqframe run"), BarColumn(),
                                  TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -43,7 +46,12 @@ class LiveStatus:
         self.task = self.progress.add_task("starting", total=duration)
 
     def render(self):
-        snapshot = self.host.snapshot()
+        host = self.host
+        if host.market is None:
+            snapshot = host.snapshot()
+        else:  # what the display shows, without the rest of a whole snapshot
+            snapshot = {"venues": host.venue_rows(), "elapsed_s": host.elapsed(),
+                        "orders": {"sent": host.orders.sent}, "kill_switch": host.kill}
         elapsed = snapshot.get("elapsed_s", 0.0)
         orders = snapshot.get("orders", {})
         kill = snapshot.get("kill_switch")
@@ -62,7 +70,9 @@ class LiveStatus:
             async def redraw():
                 while True:
                     await asyncio.sleep(self.refresh)
-                    live.update(self.render(), refresh=True)
+                    renderable = self.render()
+                    await asyncio.sleep(0)
+                    live.update(renderable, refresh=True)
 
             task = asyncio.create_task(redraw())
             try:

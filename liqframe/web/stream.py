@@ -5,8 +5,11 @@
 subscription (tier, channels, depth, asset), serialises it once, and offers the same bytes to
 every client with that subscription. Each client has a queue of ``send_queue`` frames drained
 by its own sender task; a client whose queue is full (it reads more slowly than frames come) is
-disconnected with close code 1008. The offering is done a few clients at a time with a yield
-to the event loop in between, so a hundred clients never hold the host's loop for long.
+disconnected with close code 1008. A frame is built one channel at a time and offered to a few
+clients at a time, with a yield to the event loop in between, so a hundred clients never hold
+the host's loop for long. A newcomer gets its first frame (the current state and the latest
+events) with the next push, built once for every newcomer of the same subscription: a hundred
+clients connecting at once cost one frame, not a hundred.
 """
 
 import asyncio
@@ -46,6 +49,7 @@ class WsClient:
         self.ws, self.transport = ws, transport
         self.client, self.subscription = client, subscription
         self.queue = asyncio.Queue(size)
+        self.first = True  # not yet sent its first frame (the state and the latest events)
         self.sender = None
         self.dropped = None
         self.sent = 0
@@ -68,6 +72,7 @@ class Stream:
         self._event_ids = 0
         self._new_events, self._new_fills = [], []
         self._queue = None
+        self._wake = asyncio.Event()
         self._tasks = []
         self.frames = 0
 
@@ -124,9 +129,7 @@ class Stream:
         member = WsClient(ws, transport, client, subscription, self.send_queue)
         member.sender = asyncio.create_task(member.send_all(), name="web-send")
         self.clients.add(member)
-        # the newcomer's first frame: the current state and the latest events
-        self._offer(member, orjson.dumps(self.frame(subscription, client.tier,
-                                                    events=self.recent_events(50)[::-1])))
+        self._wake.set()  # its first frame goes with the next push
         return member
 
     def remove(self, member):
@@ -163,31 +166,41 @@ class Stream:
 
     def frame(self, subscription, tier, events=None, fills=None):
         """One message for ``subscription`` (tier name, channels, depth, asset)."""
-        _, channels, depth, asset = subscription
-        host = self.host
         frame = {"type": "frame", "ts_ns": time.time_ns()}
-        for channel in channels:
-            if channel == "book":
-                frame["book"] = {a: views.consolidated(host, a, depth, tier.min_size)
-                                 for a in (views.assets(host) if asset is None else [asset])}
-            elif channel == "venue_books":
-                frame["venue_books"] = [views.venue_book(host, v, s, depth, tier.min_size)
-                                        for v, s in views.venue_symbols(host)]
-            elif channel == "bbo":
-                frame["bbo"] = views.bbo(host)
-            elif channel == "venues":
-                frame["venues"] = host.market.venue_rows()
-            elif channel == "metrics":
-                frame["metrics"] = views.metrics(host)
-            elif channel == "balances":
-                frame["balances"] = views.balances(host)
-            elif channel == "orders":
-                frame["orders"] = views.open_orders(host)
-            elif channel == "fills":
-                frame["fills"] = list(fills or [])
-            elif channel == "events":
-                frame["events"] = list(self._new_events if events is None else events)
+        for channel in subscription[1]:
+            frame[channel] = self._channel(channel, subscription, tier, events, fills)
         return frame
+
+    async def frame_bytes(self, subscription, tier, events=None, fills=None):
+        """:meth:`frame` serialised, built a channel at a time with yields in between."""
+        frame = {"type": "frame", "ts_ns": time.time_ns()}
+        for channel in subscription[1]:
+            frame[channel] = self._channel(channel, subscription, tier, events, fills)
+            await asyncio.sleep(0)
+        return orjson.dumps(frame)
+
+    def _channel(self, channel, subscription, tier, events, fills):
+        _, _, depth, asset = subscription
+        host = self.host
+        if channel == "book":
+            return {a: views.consolidated(host, a, depth, tier.min_size)
+                    for a in (views.assets(host) if asset is None else [asset])}
+        if channel == "venue_books":
+            return [views.venue_book(host, v, s, depth, tier.min_size)
+                    for v, s in views.venue_symbols(host)]
+        if channel == "bbo":
+            return views.bbo(host)
+        if channel == "venues":
+            return host.market.venue_rows()
+        if channel == "metrics":
+            return views.metrics(host)
+        if channel == "balances":
+            return views.balances(host)
+        if channel == "orders":
+            return views.open_orders(host)
+        if channel == "fills":
+            return list(fills or [])
+        return list(self._new_events if events is None else events)  # "events"
 
     async def _push(self):
         loop = asyncio.get_running_loop()
@@ -197,23 +210,28 @@ class Stream:
             await asyncio.sleep(next_at - loop.time())
             if not self.clients:
                 self._new_events, self._new_fills = [], []
-                continue
+                self._wake.clear()
+                await self._wake.wait()  # idle until a client comes
+                next_at = loop.time()
             await self.push_once()
 
     async def push_once(self):
-        """Build this period's frames and offer them, a batch of clients at a time."""
+        """Build this period's frames and offer them, a batch of clients at a time: one frame
+        per subscription, and one per subscription for the newcomers (with the latest
+        events)."""
         fills, self._new_fills = self._new_fills, []
         events, self._new_events = self._new_events, []
         groups = {}
         for member in list(self.clients):
-            groups.setdefault(member.subscription, []).append(member)
+            groups.setdefault((member.subscription, member.first), []).append(member)
         offered = 0
-        for subscription, members in groups.items():
-            data = orjson.dumps(self.frame(subscription, members[0].client.tier, events,
-                                           fills))
-            await asyncio.sleep(0)
+        for (subscription, first), members in groups.items():
+            data = await self.frame_bytes(
+                subscription, members[0].client.tier,
+                self.recent_events(50)[::-1] if first else events, fills)
             for member in members:
                 if member in self.clients:
+                    member.first = False
                     self._offer(member, data)
                 offered += 1
                 if offered % BATCH == 0:

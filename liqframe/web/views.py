@@ -197,14 +197,13 @@ def _text(value: Decimal):
 def metrics(host):
     """Per venue and instrument: traded volume, fees, realised and unrealised PnL, inventory,
     exposure (position at the mark), weight and health; plus order counts and totals."""
-    snapshot = host.snapshot()
     weights = {}
     for group in host.market.groups.values():
         for (venue, _), venue_id in group.ids.items():
             weights[venue] = float(group.book.venue_state(venue_id)["weight"])
     marks = {s: host.market.mid(s) for s in host.market.instruments}
     rows = []
-    for row in snapshot["venues"]:
+    for row in host.venue_rows():
         instrument = host.market.instruments[row["symbol"]]
         position = host.portfolio.positions.get((row["venue"], row["symbol"]))
         mark = marks.get(row["symbol"])
@@ -224,12 +223,13 @@ def metrics(host):
             "inventory": row["inventory"], "exposure": exposure,
             "realised": row["realised"], "unrealised": row["unrealised"], "fees": row["fees"],
             "pnl": row["pnl"], "weight": weights.get(row["venue"], 1.0)})
-    orders = snapshot.get("orders", {})
-    return {"ts_ns": time.time_ns(), "run_id": host.run_id,
-            "elapsed_s": snapshot.get("elapsed_s", 0.0), "venues": rows,
-            "orders": {"open": len(orders.get("open", [])), "sent": orders.get("sent", 0),
-                       "rejected": orders.get("rejected", 0),
-                       "cancelled": orders.get("cancelled", 0)},
+    manager = host.orders
+    return {"ts_ns": time.time_ns(), "run_id": host.run_id, "elapsed_s": host.elapsed(),
+            "venues": rows,
+            "orders": {"open": len(manager.open_orders()) if manager else 0,
+                       "sent": manager.sent if manager else 0,
+                       "rejected": manager.rejected if manager else 0,
+                       "cancelled": manager.cancelled if manager else 0},
             "crossings": host.market.crossings,
             "totals": _totals(rows)}
 

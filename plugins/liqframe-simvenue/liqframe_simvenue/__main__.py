@@ -13,8 +13,9 @@ input.
 
 import argparse
 import asyncio
-import contextlib
+import os
 import signal
+import stat
 import sys
 
 import orjson
@@ -31,6 +32,13 @@ def simulations(config):
             and components.venues[v.name].simulation is not None]
 
 
+def _is_pipe(file):
+    try:
+        return stat.S_ISFIFO(os.fstat(file.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 async def serve(config):
     venues = simulations(config)
     started = []
@@ -45,8 +53,8 @@ async def serve(config):
             print(orjson.dumps({"venue": venue.name, "symbol": connector.symbol, "url": url,
                                 "api_key": connector.api_key}).decode(), flush=True)
         print(orjson.dumps({"ready": True}).decode(), flush=True)
-        reader = asyncio.StreamReader()
-        with contextlib.suppress(ValueError, OSError):  # stdin not a pipe: signals only
+        if _is_pipe(sys.stdin):  # otherwise (a terminal, /dev/null) signals alone stop it
+            reader = asyncio.StreamReader()
             await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
                                          sys.stdin)
             reader_done = asyncio.ensure_future(reader.read())

@@ -173,3 +173,33 @@ async def test_connector_explains_a_refused_key_and_an_unreachable_venue():
     gone = SimVenueConnector(venue="v", instruments=["BTC/USDT"], url=url, api_key="k")
     with pytest.raises(ConnectionError, match="cannot reach"):
         await gone.start(Events())
+
+
+async def test_python_m_serves_the_configs_venues_in_a_process_of_their_own(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    config = tmp_path / "venues.toml"
+    config.write_text(
+        '[[instruments]]\nsymbol = "BTC/USDT"\nbase = "BTC"\nquote = "USDT"\n'
+        'price_increment = "0.01"\nsize_increment = "0.00001"\n\n'
+        '[[venues]]\nname = "alone"\nconnector = "simvenue"\ninstruments = ["BTC/USDT"]\n'
+        'taker_fee_bps = "4"\noptions = { serve = true, api_key = "alone-key" }\n')
+    process = subprocess.Popen([sys.executable, "-m", "liqframe_simvenue", "--config",
+                                str(config)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True)
+    try:
+        venue = json.loads(process.stdout.readline())
+        assert json.loads(process.stdout.readline()) == {"ready": True}
+        assert (venue["venue"], venue["symbol"], venue["api_key"]) == \
+            ("alone", "BTC/USDT", "alone-key")
+        async with aiohttp.ClientSession() as session:
+            async with session.get(venue["url"] + "/api/info") as answer:
+                info = await answer.json()
+            async with session.get(venue["url"] + "/api/balances") as answer:
+                assert answer.status == 401  # no key: the venue is a real one
+        assert info["symbol"] == "BTC/USDT" and info["taker_fee"] == "1/2500"
+    finally:
+        process.stdin.close()  # the end of its standard input stops it
+        assert process.wait(20) == 0
