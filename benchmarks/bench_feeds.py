@@ -8,7 +8,8 @@ socket delivers them (text). Every repeat starts from fresh books: the frames up
 snapshot (Binance: the recorded REST snapshots) are applied untimed, then every following book
 update is timed on one core, one after the other, as the connector's ``handle`` receives it:
 orjson decode, decimal strings straight to ticks and lots, the sequence check, the L2Book, and
-the host side, here a ConsolidatedBook per instrument fed through ``on_book_changes``.
+the host side, here a ConsolidatedBook per instrument fed through ``on_book_columns``
+(``apply_many`` over the message's int64 columns).
 
 - ``liqframe`` verifies no checksum (cryptofeed's default too); ``liqframe+checksum`` checks
   the venue's CRC32 on every update where the venue sends one (Kraken, OKX, Bitget).
@@ -73,10 +74,8 @@ class ConsolidatedSink:
         book.clear_venue(0)
         book.apply_snapshot(0, bids, asks)
 
-    def on_book_changes(self, symbol, changes, sequence, event_ns, received_ns):
-        apply = self.books[symbol].apply
-        for side, price, size in changes:
-            apply(0, side, price, size)
+    def on_book_columns(self, symbol, sides, prices, sizes, sequence, event_ns, received_ns):
+        self.books[symbol].apply_many(0, sides, prices, sizes)
 
     def on_delta(self, delta):
         raise AssertionError("the fast path is used")

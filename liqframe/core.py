@@ -20,7 +20,7 @@ MODULES = {
     "router": ("Router", "Rerouter", "Route", "Child", "BUY", "SELL"),
     "backtest": ("replay_events", "QuoteTouch", "EVENT_DTYPE", "QUEUE_FILL_DTYPE",
                  "EQUITY_DTYPE"),
-    "levels": ("LevelBatch",),
+    "levels": ("LevelBatch", "BookPipe", "MISMATCH"),
     # Exported as the module itself: ``core.checksum.kraken_checksum(...)``.
     "checksum": (),
 }

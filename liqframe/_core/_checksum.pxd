@@ -19,3 +19,12 @@ cdef class Text:
 # CRC32 of zlib (polynomial 0xEDB88320), slicing by 8.
 cdef uint32_t _crc32(const unsigned char* data, Py_ssize_t n) noexcept
 cdef int _read_top(Top* top, object book, Py_ssize_t depth) except -1
+
+
+# One venue's checksum rule bound to a market's decimals (and printed places).
+cdef class Checksum:
+    cdef readonly str kind
+    cdef readonly int price_decimals, size_decimals, price_places, size_places
+    cdef readonly Py_ssize_t depth
+    cdef int code
+    cdef object compute(self, object book)

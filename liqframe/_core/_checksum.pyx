@@ -4,7 +4,7 @@
 
 Same names, results and errors as the pure twin liqframe/_core/checksum.py, which documents
 each venue's rule. Here the book's top levels are copied once into int64 arrays
-(``L2Book.top_into``), every number is printed into a small C buffer in the venue's format and
+(straight from the compiled book's levels, ``L2Book.top_into`` for any other book), every number is printed into a small C buffer in the venue's format and
 fed straight to a table-driven CRC32 (the zlib polynomial), so no Python string is made. The
 formatter factories (``fixed_text``, ``trimmed_text``, ``js_text``) and the generic
 ``interleaved_text``/``interleaved_checksum``, which take Python callables, are the twin's.
@@ -17,6 +17,9 @@ from libc.math cimport fabs
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memmove, memset, strlen
 
+from liqframe._core._book cimport L2Book
+
+from liqframe._core.checksum import _rule
 from liqframe._core.checksum import (  # noqa: F401  (the twin's, re-exported)
     fixed_text,
     interleaved_checksum,
@@ -160,30 +163,38 @@ cdef Py_ssize_t _fixed(char* out, int64_t units, int decimals, int places) noexc
 
 cdef Py_ssize_t _decimal(char* out, int64_t units, int decimals, int places,
                          bint trim) noexcept:
-    cdef Py_ssize_t n = 0, fraction_digits = decimals, shown
-    cdef uint64_t magnitude = _magnitude(units), fraction
+    # The magnitude's digits are printed once and the point placed among them: no division
+    # by a power of ten that is not a constant (the slow part of printing).
+    cdef char digits[24]
+    cdef Py_ssize_t n = 0, length, start, end
     if units < 0:
         out[0] = c'-'
         n = 1
-    n += _uint_digits(out + n, magnitude // POW10[decimals])
-    fraction = magnitude % POW10[decimals]
+    length = _uint_digits(digits, _magnitude(units))
+    start = length - decimals  # digits before the point
+    if start > 0:
+        memcpy(out + n, digits, start)
+        n += start
+    else:
+        out[n] = c'0'
+        n += 1
+        start = 0
+    end = length
     if trim:
-        if fraction == 0:
+        while end > start and digits[end - 1] == c'0':
+            end -= 1
+        if end == start:
             return n
-        while fraction % 10 == 0:
-            fraction //= 10
-            fraction_digits -= 1
-        places = fraction_digits
     elif places == 0:
         return n
     out[n] = c'.'
     n += 1
-    if fraction:
-        n += _zeros(out + n, fraction_digits - _digit_count(fraction))
-        n += _uint_digits(out + n, fraction)
-    else:
-        n += _zeros(out + n, fraction_digits)
-    return n + _zeros(out + n, places - fraction_digits)
+    n += _zeros(out + n, decimals - (length - start))
+    memcpy(out + n, digits + start, end - start)
+    n += end - start
+    if not trim:
+        n += _zeros(out + n, places - decimals)
+    return n
 
 
 cdef Py_ssize_t _trimmed(char* out, int64_t units, int decimals) noexcept:
@@ -323,6 +334,15 @@ cdef int _read_top(Top* top, object book, Py_ssize_t depth) except -1:
         arrays = tuple(np.empty(depth, dtype=np.int64) for _ in range(4))
         if depth <= 1000:
             _ARRAYS[depth] = arrays
+    if type(book) is L2Book:  # the compiled book: copied in C, no Python call
+        for side in range(2):
+            prices, sizes = arrays[2 * side], arrays[2 * side + 1]
+            top.prices[side] = <const int64_t*>cnp.PyArray_DATA(prices)
+            top.sizes[side] = <const int64_t*>cnp.PyArray_DATA(sizes)
+            top.count[side] = (<L2Book>book).copy_top(
+                side, <int64_t*>cnp.PyArray_DATA(prices), <int64_t*>cnp.PyArray_DATA(sizes),
+                depth)
+        return 0
     top_into = book.top_into
     for side in range(2):
         prices, sizes = arrays[2 * side], arrays[2 * side + 1]
@@ -416,3 +436,46 @@ def bitfinex_checksum(book, price_decimals, size_decimals, depth=25):
     """Signed CRC32 of Bitfinex's P0 book checksum (``cs``): JavaScript number strings."""
     return _signed(_interleaved(book, JS, price_decimals, size_decimals, price_decimals,
                                 size_decimals, depth, True, False))
+
+
+cdef enum Kind:
+    KRAKEN = 0
+    OKX = 1
+    BITGET = 2
+    BITFINEX = 3
+
+cdef dict _KIND_CODES = {"kraken": KRAKEN, "okx": OKX, "bitget": BITGET, "bitfinex": BITFINEX}
+
+
+cdef class Checksum:
+    """One venue's checksum rule bound to a market; see liqframe._core.checksum.Checksum."""
+
+    def __init__(self, kind, price_decimals, size_decimals, price_places=None,
+                 size_places=None, depth=None):
+        self.price_places, self.size_places, self.depth = _rule(
+            kind, price_decimals, size_decimals, price_places, size_places, depth)
+        self.kind, self.code = kind, _KIND_CODES[kind]
+        self.price_decimals, self.size_decimals = price_decimals, size_decimals
+
+    cdef object compute(self, object book):
+        if self.code == KRAKEN:
+            return _kraken(book, self.price_decimals, self.size_decimals, self.price_places,
+                           self.size_places, self.depth, False)
+        if self.code == OKX:
+            return _signed(_interleaved(book, TRIMMED, self.price_decimals,
+                                        self.size_decimals, self.price_decimals,
+                                        self.size_decimals, self.depth, False, False))
+        if self.code == BITGET:
+            return _signed(_interleaved(book, FIXED, self.price_decimals, self.size_decimals,
+                                        self.price_places, self.size_places, self.depth,
+                                        False, False))
+        return _signed(_interleaved(book, JS, self.price_decimals, self.size_decimals,
+                                    self.price_decimals, self.size_decimals, self.depth, True,
+                                    False))
+
+    def __call__(self, book):
+        return self.compute(book)
+
+    def __repr__(self):
+        return (f"Checksum({self.kind!r}, {self.price_decimals}, {self.size_decimals}, "
+                f"{self.price_places}, {self.size_places}, depth={self.depth})")

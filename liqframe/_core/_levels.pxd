@@ -20,3 +20,14 @@ cdef class LevelBatch:
     # sides[entry[side_key]]; leaves the batch as it was when an entry raises.
     cdef Py_ssize_t _append(self, object side_or_none, object entries, object side_key,
                             object sides, object price, object size) except -1
+
+
+# A book's per-message path: parse, apply under the sequence ids, sink, truncate, checksum.
+cdef class BookPipe:
+    cdef public object book, stats, symbol, sink, checksum, price, size, computed
+    cdef public LevelBatch levels
+    cdef public Py_ssize_t depth
+
+    # DROPPED (0), APPLIED (1) or MISMATCH (2) for one parsed message.
+    cdef int _run(self, LevelBatch levels, int64_t first, int64_t last, int64_t previous,
+                  object event_ns, object received_ns, object published) except -1

@@ -21,6 +21,8 @@ from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 
+from liqframe._core._book cimport L2Book
+from liqframe._core._checksum cimport Checksum
 from liqframe._core._fixed cimport parse_units
 
 from liqframe.errors import InvalidValue
@@ -34,6 +36,9 @@ cdef extern from "Python.h":
 
 BID = 0
 ASK = 1
+NO_SEQUENCE = -(2**63)
+DROPPED, APPLIED, MISMATCH = 0, 1, 2
+cdef int64_t C_NO_SEQUENCE = -9223372036854775807 - 1
 
 cdef enum:
     # Views of the columns for each count below this are made once and kept.
@@ -262,3 +267,71 @@ cdef class LevelBatch:
     def __repr__(self):
         return (f"LevelBatch({self.price_decimals}, {self.size_decimals}, {self.price_step}, "
                 f"{self.size_step}; {self._count} changes)")
+
+
+cdef class BookPipe:
+    """One venue book's per-message path in one call; see liqframe._core.levels.BookPipe."""
+
+    def __init__(self, book, LevelBatch levels, stats, symbol, sink=None, *, checksum=None,
+                 depth=0, price=0, size=1):
+        if not PyLong_CheckExact(depth) or depth < 0:
+            raise ValueError(f"depth: {depth!r} must be a non-negative int (0: keep all)")
+        self.book, self.levels, self.stats, self.symbol = book, levels, stats, symbol
+        self.sink, self.checksum, self.depth = sink, checksum, depth
+        self.price, self.size = price, size
+        self.computed = None
+
+    def apply(self, bids, asks, int64_t first=C_NO_SEQUENCE, int64_t last=C_NO_SEQUENCE,
+              int64_t previous=C_NO_SEQUENCE, event_ns=0, received_ns=0, published=None):
+        """Parse ``bids`` then ``asks`` into :attr:`levels` and apply them as one message."""
+        cdef LevelBatch levels = self.levels
+        levels._count = 0
+        if bids:
+            levels._append(0, bids, None, None, self.price, self.size)
+        if asks:
+            levels._append(1, asks, None, None, self.price, self.size)
+        return self._run(levels, first, last, previous, event_ns, received_ns, published)
+
+    def apply_levels(self, LevelBatch levels, int64_t first=C_NO_SEQUENCE,
+                     int64_t last=C_NO_SEQUENCE, int64_t previous=C_NO_SEQUENCE, event_ns=0,
+                     received_ns=0, published=None):
+        """apply() for a message already parsed into ``levels``."""
+        return self._run(levels, first, last, previous, event_ns, received_ns, published)
+
+    cdef int _run(self, LevelBatch levels, int64_t first, int64_t last, int64_t previous,
+                  object event_ns, object received_ns, object published) except -1:
+        cdef object book = self.book, stats = self.stats, computed
+        cdef bint applied
+        cdef tuple columns = None
+        if type(book) is L2Book:
+            applied = (<L2Book>book).apply_changes(levels._sides, 1, levels._prices, 1,
+                                                   levels._sizes, 1, levels._count, first,
+                                                   last, previous)
+        else:
+            columns = levels.columns()
+            applied = book.apply_batch(*columns, first, last, previous)
+        if not applied:
+            stats.stale_dropped += 1
+            return 0
+        stats.applied += 1
+        if self.sink is not None:
+            if columns is None:
+                columns = levels.columns()
+            self.sink(self.symbol, columns[0], columns[1], columns[2],
+                      last if last != C_NO_SEQUENCE else first, event_ns, received_ns)
+        if self.depth:
+            book.truncate(self.depth)
+        if published is None or self.checksum is None:
+            return 1
+        if type(self.checksum) is Checksum:
+            computed = (<Checksum>self.checksum).compute(book)
+        else:
+            computed = self.checksum(book)
+        self.computed = computed
+        stats.checksums_checked += 1
+        if not PyLong_CheckExact(published):
+            published = int(published)
+        if computed == published:
+            return 1
+        stats.checksum_failures += 1
+        return 2

@@ -200,3 +200,58 @@ def bitfinex_checksum(book, price_decimals, size_decimals, depth=25):
     return interleaved_checksum(
         book, js_text(price_decimals), js_text(size_decimals), depth, negative_asks=True
     )
+
+
+_KINDS = {"kraken": (kraken_checksum, 10, True), "okx": (okx_checksum, 25, False),
+          "bitget": (bitget_checksum, 25, True), "bitfinex": (bitfinex_checksum, 25, False)}
+
+
+def _rule(kind, price_decimals, size_decimals, price_places, size_places, depth):
+    """``(price_places, size_places, depth)`` of a :class:`Checksum`, checked (both twins)."""
+    if kind not in _KINDS:
+        raise ValueError(f"kind: {kind!r} is not one of {', '.join(_KINDS)}")
+    _, default_depth, takes_places = _KINDS[kind]
+    for field, decimals in (("price_decimals", price_decimals),
+                            ("size_decimals", size_decimals)):
+        if type(decimals) is not int or not 0 <= decimals <= 18:
+            raise ValueError(f"{field}: {decimals!r} must be an int from 0 to 18")
+    if not takes_places and (price_places is not None or size_places is not None):
+        raise ValueError(f"{kind} checksums print the book's own decimals: give no places")
+    depth = default_depth if depth is None else depth
+    if type(depth) is not int or depth < 0:
+        raise ValueError(f"depth: {depth!r} must be a non-negative int")
+    return (_check_places(price_decimals, price_places),
+            _check_places(size_decimals, size_places), depth)
+
+
+class Checksum:
+    """One venue's checksum rule bound to a market: ``Checksum("okx", 1, 8)(book)`` is
+    ``okx_checksum(book, 1, 8)``. ``kind`` is ``"kraken"``, ``"okx"``, ``"bitget"`` or
+    ``"bitfinex"``; ``price_places``/``size_places`` (Kraken and Bitget only) and ``depth``
+    default as in those functions. A connector builds one per book (Kraken v1: again after each
+    snapshot, whose strings give the places), and the compiled twin computes it from the
+    compiled book without a Python call."""
+
+    __slots__ = ("kind", "price_decimals", "size_decimals", "price_places", "size_places",
+                 "depth", "_function")
+
+    def __init__(self, kind, price_decimals, size_decimals, price_places=None,
+                 size_places=None, depth=None):
+        self.price_places, self.size_places, self.depth = _rule(
+            kind, price_decimals, size_decimals, price_places, size_places, depth)
+        self.kind, self.price_decimals, self.size_decimals = kind, price_decimals, size_decimals
+        function, takes_places = _KINDS[kind][0], _KINDS[kind][2]
+        if takes_places:
+            self._function = lambda book: function(book, price_decimals, size_decimals,
+                                                   self.price_places, self.size_places,
+                                                   self.depth)
+        else:
+            self._function = lambda book: function(book, price_decimals, size_decimals,
+                                                   self.depth)
+
+    def __call__(self, book):
+        return self._function(book)
+
+    def __repr__(self):
+        return (f"Checksum({self.kind!r}, {self.price_decimals}, {self.size_decimals}, "
+                f"{self.price_places}, {self.size_places}, depth={self.depth})")

@@ -131,3 +131,75 @@ class LevelBatch:
     def __repr__(self):
         return (f"LevelBatch({self.price_decimals}, {self.size_decimals}, {self.price_step}, "
                 f"{self.size_step}; {len(self)} changes)")
+
+
+NO_SEQUENCE = -(2**63)
+#: What :meth:`BookPipe.apply` returns: the message was dropped as already in the book,
+#: applied, or applied and the venue's checksum did not match (see :attr:`BookPipe.computed`).
+DROPPED, APPLIED, MISMATCH = 0, 1, 2
+
+
+class BookPipe:
+    """One venue book's whole per-message path in one call (a connector's hot path).
+
+    :meth:`apply` parses a message's bid and ask entries into :attr:`levels` (a
+    :class:`LevelBatch`, entries read at ``price``/``size``), applies them to ``book`` as one
+    message under its sequence ids (:meth:`~liqframe._core.book.L2Book.apply_batch`), counts
+    it in ``stats`` (``applied`` or ``stale_dropped``), hands the columns to ``sink(symbol,
+    sides, prices, sizes, sequence, event_ns, received_ns)`` (views valid during the call;
+    ``sequence`` is ``last``, else ``first``), keeps the ``depth`` best levels when ``depth``
+    is set (venues that do not delete levels pushed below their depth), and, when the venue
+    published a checksum, compares it with ``checksum(book)`` (``checksums_checked``,
+    ``checksum_failures``). Errors of the parse (nothing applied) and of the book
+    (SequenceGap: the book is stale) propagate. The compiled twin does all of it in C,
+    calling Python only for the sink (and for a checksum or book that is not compiled).
+    """
+
+    __slots__ = ("book", "levels", "stats", "symbol", "sink", "checksum", "depth", "price",
+                 "size", "computed")
+
+    def __init__(self, book, levels, stats, symbol, sink=None, *, checksum=None, depth=0,
+                 price=0, size=1):
+        if type(depth) is not int or depth < 0:
+            raise ValueError(f"depth: {depth!r} must be a non-negative int (0: keep all)")
+        self.book, self.levels, self.stats, self.symbol = book, levels, stats, symbol
+        self.sink, self.checksum, self.depth = sink, checksum, depth
+        self.price, self.size = price, size
+        #: The checksum computed for the last message that was checked.
+        self.computed = None
+
+    def apply(self, bids, asks, first=NO_SEQUENCE, last=NO_SEQUENCE, previous=NO_SEQUENCE,
+              event_ns=0, received_ns=0, published=None):
+        """Parse ``bids`` then ``asks`` (either may be None) into :attr:`levels` and apply
+        them as one message; returns DROPPED, APPLIED or MISMATCH."""
+        levels = self.levels
+        levels.clear()
+        if bids:
+            levels.add(BID, bids, self.price, self.size)
+        if asks:
+            levels.add(ASK, asks, self.price, self.size)
+        return self.apply_levels(levels, first, last, previous, event_ns, received_ns,
+                                 published)
+
+    def apply_levels(self, levels, first=NO_SEQUENCE, last=NO_SEQUENCE, previous=NO_SEQUENCE,
+                     event_ns=0, received_ns=0, published=None):
+        """:meth:`apply` for a message already parsed into ``levels``."""
+        book, stats = self.book, self.stats
+        sides, prices, sizes = levels.columns()
+        if not book.apply_batch(sides, prices, sizes, first, last, previous):
+            stats.stale_dropped += 1
+            return DROPPED
+        stats.applied += 1
+        if self.sink is not None:
+            self.sink(self.symbol, sides, prices, sizes,
+                      last if last != NO_SEQUENCE else first, event_ns, received_ns)
+        if self.depth:
+            book.truncate(self.depth)
+        if published is None or self.checksum is None:
+            return APPLIED
+        self.computed = computed = self.checksum(book)
+        stats.checksums_checked += 1
+        if computed == (published if type(published) is int else int(published)):
+            return APPLIED
+        stats.checksum_failures += 1
+        return MISMATCH

@@ -6,21 +6,27 @@ the host: it applies a snapshot or one message of changes under the venue's sequ
 :class:`~liqframe.interfaces.VenueEvents`, compares venue checksums, and counts everything in
 the connector's :class:`~liqframe.connectors.stats.FeedStats`.
 
-A connector parses a message's levels into the feed's :attr:`BookFeed.levels`, a
-:class:`~liqframe.core.LevelBatch` at the market's increments (one C loop from the decoded
-JSON entries to int64 columns), and hands the batch to :meth:`BookFeed.apply` or
-:meth:`BookFeed.load`; the book takes it in one :meth:`~liqframe.core.L2Book.apply_batch`.
-Lists of ``(side, price, size)`` tuples are accepted as well.
+A connector's hot path is one call per message, :attr:`BookFeed.apply_message` (a
+:class:`~liqframe.core.BookPipe`'s ``apply``): the decoded bid and ask entries are parsed into
+the feed's :attr:`BookFeed.levels`, a :class:`~liqframe.core.LevelBatch` at the market's
+increments, applied to the book as one message under its sequence ids, reported to the host,
+the book trimmed to the venue's depth and the venue's checksum compared, all in C when
+compiled. A connector sets ``feed.pipe.checksum`` (a :class:`liqframe.core.checksum.Checksum`)
+and ``feed.pipe.depth`` once. :meth:`BookFeed.apply` takes a batch parsed otherwise (or a list of
+``(side, price, size)`` tuples) and :meth:`BookFeed.load` a snapshot.
 
-Changes reach the host in one of two ways. Hosts that define the optional fast path
-``on_book_changes(symbol, changes, sequence, event_ns, received_ns)`` get each message's
-``[(side, price, size), ...]`` in one call; otherwise each change becomes a
+Changes reach the host in one of three ways. Hosts that define the optional
+``on_book_columns(symbol, sides, prices, sizes, sequence, event_ns, received_ns)`` get each
+message as three int64 arrays (views, valid during the call: what
+:meth:`~liqframe.core.ConsolidatedBook.apply_many` takes); those that define
+``on_book_changes(symbol, changes, sequence, event_ns, received_ns)`` get
+``[(side, price, size), ...]``; otherwise each change becomes a
 :class:`~liqframe.model.BookDelta` for ``on_delta``.
 """
 
 import numpy as np
 
-from liqframe.core import ASK, BID, NO_SEQUENCE, L2Book, LevelBatch
+from liqframe.core import ASK, BID, NO_SEQUENCE, BookPipe, L2Book, LevelBatch
 from liqframe.model import BookDelta, Side
 
 _EMPTY = np.empty(0, dtype=np.int64)
@@ -42,7 +48,7 @@ class BookFeed:
     """
 
     __slots__ = ("venue", "market", "symbol", "book", "events", "stats", "synced", "fast",
-                 "resyncing", "state", "levels")
+                 "resyncing", "state", "levels", "pipe", "apply_message")
 
     def __init__(self, venue, market, events, stats):
         self.venue, self.market, self.symbol = venue, market, market.symbol
@@ -56,6 +62,12 @@ class BookFeed:
         self.state = None
         #: The batch a connector parses each message into (cleared by :meth:`batch`).
         self.levels = market.batch()
+        columns = getattr(events, "on_book_columns", None)
+        self.pipe = BookPipe(self.book, self.levels, stats, self.symbol,
+                             columns if columns is not None else self._report)
+        #: ``apply_message(bids, asks, first, last, previous, event_ns, received_ns,
+        #: published)``: one message in one call, see :class:`~liqframe.core.BookPipe`.
+        self.apply_message = self.pipe.apply
 
     def batch(self):
         """:attr:`levels`, emptied for the next message."""
@@ -65,7 +77,7 @@ class BookFeed:
 
     def keep(self):
         """Give :attr:`levels` away (a buffered diff holds it) and parse into a new batch."""
-        self.levels = self.market.batch()
+        self.levels = self.pipe.levels = self.market.batch()
 
     def snapshot(self, bids, asks, sequence=NO_SEQUENCE, event_ns=0):
         """Replace the book with ``bids`` and ``asks`` ((price, size) in ticks and lots)."""
@@ -84,37 +96,54 @@ class BookFeed:
         self.book.apply_snapshot(*levels.side_columns(BID), *levels.side_columns(ASK), sequence)
         self._loaded(levels.levels(BID), levels.levels(ASK), sequence, event_ns)
 
+    def load_message(self, bids, asks, sequence=NO_SEQUENCE, event_ns=0, published=None):
+        """:meth:`load` from a snapshot message's bid and ask entries (read as the pipe reads
+        them); with the venue's ``published`` checksum, compare it (:meth:`check`): False on a
+        mismatch, the book's checksum then in ``pipe.computed``."""
+        pipe = self.pipe
+        levels = self.batch()
+        levels.add(BID, bids, pipe.price, pipe.size)
+        levels.add(ASK, asks, pipe.price, pipe.size)
+        self.load(levels, sequence, event_ns)
+        if published is None or pipe.checksum is None:
+            return True
+        pipe.computed = pipe.checksum(self.book)
+        return self.check(published if type(published) is int else int(published),
+                          pipe.computed)
+
     def apply(self, changes, first=NO_SEQUENCE, last=NO_SEQUENCE, previous=NO_SEQUENCE,
               event_ns=0, received_ns=0):
         """Apply one message's changes, a :class:`~liqframe.core.LevelBatch` (validated in
         full first: all or none) or ``[(side, price, size), ...]``; False when it was dropped
         as already in the book. Raises SequenceGap (book now stale) when it does not follow."""
-        book = self.book
         if type(changes) is LevelBatch:
-            sides, prices, sizes = changes.columns()
-            if not book.apply_batch(sides, prices, sizes, first, last, previous):
-                self.stats.stale_dropped += 1
-                return False
-            changes = changes.changes()
-        else:
-            if not book.advance(first, last, previous):
-                self.stats.stale_dropped += 1
-                return False
-            apply = book.apply
-            for side, price, size in changes:
-                apply(side, price, size)
+            return self.pipe.apply_levels(changes, first, last, previous, event_ns,
+                                          received_ns) != 0
+        book = self.book
+        if not book.advance(first, last, previous):
+            self.stats.stale_dropped += 1
+            return False
+        apply = book.apply
+        for side, price, size in changes:
+            apply(side, price, size)
         self.stats.applied += 1
-        sequence = last if last != NO_SEQUENCE else first
-        if self.fast is not None:
-            self.fast(self.symbol, changes, sequence, event_ns, received_ns)
-        else:
-            on_delta = self.events.on_delta
-            for side, price, size in changes:
-                on_delta(BookDelta(venue=self.venue, symbol=self.symbol, side=_SIDES[side],
-                                   price=price,
-                                   size=size, sequence=sequence, event_ns=event_ns,
-                                   received_ns=received_ns))
+        table = np.array(changes, dtype=np.int64).reshape(-1, 3)
+        self.pipe.sink(self.symbol, table[:, 0], table[:, 1], table[:, 2],
+                       last if last != NO_SEQUENCE else first, event_ns, received_ns)
         return True
+
+    def _report(self, symbol, sides, prices, sizes, sequence, event_ns, received_ns):
+        """The host's ``on_book_changes`` or ``on_delta`` for a host without
+        ``on_book_columns``."""
+        changes = list(zip(sides.tolist(), prices.tolist(), sizes.tolist()))
+        if self.fast is not None:
+            self.fast(symbol, changes, sequence, event_ns, received_ns)
+            return
+        on_delta = self.events.on_delta
+        for side, price, size in changes:
+            on_delta(BookDelta(venue=self.venue, symbol=symbol, side=_SIDES[side], price=price,
+                               size=size, sequence=sequence, event_ns=event_ns,
+                               received_ns=received_ns))
 
     def check(self, published, computed):
         """Count a venue checksum; True when it matches the book."""

@@ -10,7 +10,7 @@ and refuse values off the grid.
 
 from decimal import Decimal, InvalidOperation
 
-from liqframe.core import LevelBatch, to_units
+from liqframe.core import LevelBatch, checksum, to_units
 from liqframe.errors import ConfigError, InvalidValue
 
 
@@ -66,6 +66,12 @@ class Market:
         """A new :class:`~liqframe.core.LevelBatch` parsing at this market's increments."""
         return LevelBatch(self.price_decimals, self.size_decimals, self.price_step,
                           self.size_step)
+
+    def checksum(self, kind, price_places=None, size_places=None):
+        """The venue ``kind``'s :class:`~liqframe.core.checksum.Checksum` at this market's
+        increments (``price_places``/``size_places``: what the venue prints, when more)."""
+        return checksum.Checksum(kind, self.price_decimals, self.size_decimals, price_places,
+                                 size_places)
 
     @classmethod
     def from_places(cls, symbol, venue_symbol, price_places, size_places):

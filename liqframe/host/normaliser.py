@@ -21,6 +21,7 @@ import time
 import attrs
 import numpy as np
 
+from liqframe.core import NO_SEQUENCE
 from liqframe.errors import BookError, SequenceGap
 from liqframe.model import Side
 
@@ -74,6 +75,31 @@ class VenueFeed:
                                 for s in self.market.venue_symbols[self.venue])
         self._lag(event_ns, received)
         self.market.update_view(key)
+        self.market.touch()
+
+    def on_book_columns(self, symbol, sides, prices, sizes, sequence, event_ns, received_ns):
+        """One message of changes as int64 columns, already checked against the venue's
+        sequence rules by the connector: the venue's book and the consolidated book each take
+        it whole (a message at or below the book's sequence is a duplicate)."""
+        key = (self.venue, symbol)
+        book = self.market.books.get(key)
+        if book is None or book.stale:
+            return  # waiting for the snapshot of a resync
+        self.counts["deltas"] += len(sides)
+        if sequence >= 0:
+            current = book.sequence
+            if current is not None and current >= sequence:
+                self.health.duplicates += 1
+                return
+            book.apply_batch(sides, prices, sizes, sequence, sequence,
+                             NO_SEQUENCE if current is None else current)
+        else:
+            book.apply_batch(sides, prices, sizes)
+        group = self.market.group(symbol)
+        group.book.apply_many(group.ids[key], sides, prices, sizes,
+                              event_ns=event_ns or None,
+                              receive_ns=received_ns if event_ns else None)
+        self._lag(event_ns, received_ns)
         self.market.touch()
 
     def on_delta(self, delta):

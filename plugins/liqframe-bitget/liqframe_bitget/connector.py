@@ -18,7 +18,7 @@ Protocol rules (Bitget API v1 WebSocket):
 import orjson
 
 from liqframe.connectors import Market, StreamingConnector, places
-from liqframe.core import ASK, BID, checksum, to_units
+from liqframe.core import MISMATCH, NO_SEQUENCE, to_units
 
 URL = "wss://ws.bitget.com/spot/v1/stream"
 
@@ -37,6 +37,11 @@ class BitgetConnector(StreamingConnector):
     def _request(self, op, ids):
         return orjson.dumps({"op": op, "args": [
             {"instType": self.inst_type, "channel": self.channel, "instId": i} for i in ids]})
+
+    def attach(self, events):
+        super().attach(events)
+        for feed in self.feeds.values():
+            feed.pipe.checksum = feed.market.checksum("bitget")
 
     async def subscribe(self, session):
         await session.send(self._request("subscribe", list(self.feeds)))
@@ -58,26 +63,23 @@ class BitgetConnector(StreamingConnector):
         feed = self.feeds.get(arg["instId"])
         if feed is None:
             return
-        market = feed.market
         snapshot = message.get("action") == "snapshot"
+        verify = self.verify_checksums
         for entry in message["data"]:
             event_ns = to_units(entry["ts"], 6) if "ts" in entry else 0
-            levels = feed.batch()
-            levels.add(ASK, entry["asks"])
-            levels.add(BID, entry["bids"])
+            published = entry.get("checksum") if verify else None
             if snapshot:
-                feed.load(levels, event_ns=event_ns)
-            elif not feed.synced:
-                return
-            else:
-                feed.apply(levels, event_ns=event_ns, received_ns=received_ns)
-            published = entry.get("checksum")
-            if published is not None and self.verify_checksums:
-                computed = checksum.bitget_checksum(feed.book, market.price_decimals,
-                                                    market.size_decimals)
-                if not feed.check(published, computed):
-                    self.checksum_failed(feed, published, computed)
+                if not feed.load_message(entry["bids"], entry["asks"], NO_SEQUENCE, event_ns,
+                                         published):
+                    self.checksum_failed(feed, published, feed.pipe.computed)
                     return
+                continue
+            if not feed.synced:
+                return
+            if feed.apply_message(entry["bids"], entry["asks"], NO_SEQUENCE, NO_SEQUENCE,
+                                  NO_SEQUENCE, event_ns, received_ns, published) == MISMATCH:
+                self.checksum_failed(feed, published, feed.pipe.computed)
+                return
 
     @classmethod
     def replay_options(cls, recording, server):

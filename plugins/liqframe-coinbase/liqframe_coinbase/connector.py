@@ -17,7 +17,7 @@ Protocol rules (Coinbase Advanced Trade WebSocket docs):
 import orjson
 
 from liqframe.connectors import ConnectionSequence, Market, StreamingConnector
-from liqframe.core import ASK, BID
+from liqframe.core import ASK, BID, NO_SEQUENCE
 from liqframe_coinbase.trading import CoinbaseTrader
 
 URL = "wss://advanced-trade-ws.coinbase.com"
@@ -73,7 +73,8 @@ class CoinbaseConnector(StreamingConnector):
             if event["type"] == "snapshot":
                 feed.load(levels, event_ns=received_ns)
             elif feed.synced:
-                feed.apply(levels, received_ns=received_ns)
+                feed.pipe.apply_levels(levels, NO_SEQUENCE, NO_SEQUENCE, NO_SEQUENCE, 0,
+                                       received_ns)
 
     @classmethod
     def replay_options(cls, recording, server):

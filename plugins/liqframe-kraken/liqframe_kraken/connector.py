@@ -26,7 +26,7 @@ import json
 import orjson
 
 from liqframe.connectors import Market, StreamingConnector, places
-from liqframe.core import ASK, BID, checksum, to_units
+from liqframe.core import ASK, BID, MISMATCH, NO_SEQUENCE, to_units
 from liqframe_kraken.trading import KrakenTrader
 
 V1_URL = "wss://ws.kraken.com"
@@ -51,6 +51,14 @@ class KrakenConnector(StreamingConnector):
         if self.version not in (1, 2):
             raise ValueError(f"version: {version!r} must be 1 or 2")
         self.handle = self._handle_v1 if self.version == 1 else self._handle_v2
+
+    def attach(self, events):
+        super().attach(events)
+        for feed in self.feeds.values():
+            feed.pipe.depth = self.depth
+            if self.version == 2:  # v1 takes the places of its snapshot's strings
+                feed.pipe.price, feed.pipe.size = "price", "qty"
+                feed.pipe.checksum = feed.market.checksum("kraken")
 
     # -- subscriptions -------------------------------------------------------------------------
 
@@ -87,6 +95,7 @@ class KrakenConnector(StreamingConnector):
             asks, bids = first["as"], first["bs"]
             sample = (asks or bids)[0] if asks or bids else ["0", "0"]
             feed.state = (places(sample[0]), places(sample[1]))
+            feed.pipe.checksum = feed.market.checksum("kraken", *feed.state)
             levels = feed.batch()
             levels.add(BID, bids)
             levels.add(ASK, asks)
@@ -94,35 +103,14 @@ class KrakenConnector(StreamingConnector):
             return
         if not feed.synced:
             return
-        levels = feed.batch()
-        published = None
-        stamp = None
-        for part in message[1:-2]:
-            entries = part.get("a")
-            if entries:
-                stamp = entries[0][2]
-                levels.add(ASK, entries)
-            entries = part.get("b")
-            if entries:
-                stamp = entries[0][2]
-                levels.add(BID, entries)
-            published = part.get("c", published)
-        event_ns = to_units(stamp, 9) if stamp else 0
-        feed.apply(levels, event_ns=event_ns, received_ns=received_ns)
-        self._truncate(feed)
-        if published is not None and self.verify_checksums:
-            market = feed.market
-            price_places, size_places = feed.state
-            computed = checksum.kraken_checksum(feed.book, market.price_decimals,
-                                                market.size_decimals, price_places, size_places)
-            if not feed.check(int(published), computed):
-                self.checksum_failed(feed, published, computed)
-
-    def _truncate(self, feed):
-        book, depth = feed.book, self.depth
-        # One call settles the common case: both sides together within the depth.
-        if len(book) > depth and (book.count(BID) > depth or book.count(ASK) > depth):
-            book.truncate(depth)
+        # One part ({"a"|"b", "c"}) or two ({"a"}, {"b", "c"}); "c" comes last.
+        last = message[-3]
+        asks, bids, published = first.get("a"), last.get("b"), last.get("c")
+        entries = bids or asks
+        if feed.apply_message(bids, asks, NO_SEQUENCE, NO_SEQUENCE, NO_SEQUENCE,
+                              to_units(entries[0][2], 9) if entries else 0, received_ns,
+                              published if self.verify_checksums else None) == MISMATCH:
+            self.checksum_failed(feed, published, feed.pipe.computed)
 
     # -- v2 ------------------------------------------------------------------------------------
 
@@ -138,23 +126,15 @@ class KrakenConnector(StreamingConnector):
             feed = self.feeds.get(entry["symbol"])
             if feed is None:
                 continue
-            market = feed.market
-            levels = feed.batch()
-            levels.add(BID, entry["bids"], "price", "qty")
-            levels.add(ASK, entry["asks"], "price", "qty")
-            event_ns = received_ns
+            published = entry.get("checksum") if self.verify_checksums else None
             if snapshot:
-                feed.load(levels, event_ns=event_ns)
-            elif not feed.synced:
-                continue
-            else:
-                feed.apply(levels, event_ns=event_ns, received_ns=received_ns)
-                self._truncate(feed)
-            if "checksum" in entry and self.verify_checksums:
-                computed = checksum.kraken_checksum(feed.book, market.price_decimals,
-                                                    market.size_decimals)
-                if not feed.check(int(entry["checksum"]), computed):
-                    self.checksum_failed(feed, entry["checksum"], computed)
+                if not feed.load_message(entry["bids"], entry["asks"], NO_SEQUENCE,
+                                         received_ns, published):
+                    self.checksum_failed(feed, published, feed.pipe.computed)
+            elif feed.synced and feed.apply_message(
+                    entry["bids"], entry["asks"], NO_SEQUENCE, NO_SEQUENCE, NO_SEQUENCE,
+                    received_ns, received_ns, published) == MISMATCH:
+                self.checksum_failed(feed, published, feed.pipe.computed)
 
     # -- replaying a recording ----------------------------------------------------------------
 

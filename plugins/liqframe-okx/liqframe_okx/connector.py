@@ -18,7 +18,7 @@ Protocol rules (OKX API v5, WebSocket order book channel):
 import orjson
 
 from liqframe.connectors import Market, StreamingConnector, significant_places
-from liqframe.core import ASK, BID, NO_SEQUENCE, checksum, to_units
+from liqframe.core import MISMATCH, NO_SEQUENCE, to_units
 from liqframe.errors import SequenceGap
 
 URL = "wss://ws.okx.com:8443/ws/v5/public"
@@ -37,6 +37,11 @@ class OkxConnector(StreamingConnector):
     def _request(self, op, ids):
         return orjson.dumps({"op": op, "args": [{"channel": self.channel, "instId": i}
                                                 for i in ids]})
+
+    def attach(self, events):
+        super().attach(events)
+        for feed in self.feeds.values():
+            feed.pipe.checksum = feed.market.checksum("okx")
 
     async def subscribe(self, session):
         await session.send(self._request("subscribe", list(self.feeds)))
@@ -58,32 +63,30 @@ class OkxConnector(StreamingConnector):
         feed = self.feeds.get(arg["instId"])
         if feed is None:
             return
-        market = feed.market
         snapshot = message.get("action") == "snapshot"
+        verify = self.verify_checksums
         for entry in message["data"]:
             sequence = entry.get("seqId", NO_SEQUENCE)
             event_ns = to_units(entry["ts"], 6) if "ts" in entry else 0
-            levels = feed.batch()
-            levels.add(ASK, entry["asks"])
-            levels.add(BID, entry["bids"])
+            published = entry.get("checksum") if verify else None
             if snapshot:
-                feed.load(levels, sequence, event_ns)
-            elif not feed.synced:
+                if not feed.load_message(entry["bids"], entry["asks"], sequence, event_ns,
+                                         published):
+                    self.checksum_failed(feed, published, feed.pipe.computed)
+                    return
+                continue
+            if not feed.synced:
                 return
-            else:
-                try:
-                    feed.apply(levels, sequence, sequence, entry.get("prevSeqId", NO_SEQUENCE),
-                               event_ns, received_ns)
-                except SequenceGap as error:
-                    self.gap(feed, error)
-                    return
-            published = entry.get("checksum")
-            if published is not None and self.verify_checksums:
-                computed = checksum.okx_checksum(feed.book, market.price_decimals,
-                                                 market.size_decimals)
-                if not feed.check(published, computed):
-                    self.checksum_failed(feed, published, computed)
-                    return
+            try:
+                result = feed.apply_message(entry["bids"], entry["asks"], sequence, sequence,
+                                            entry.get("prevSeqId", NO_SEQUENCE), event_ns,
+                                            received_ns, published)
+            except SequenceGap as error:
+                self.gap(feed, error)
+                return
+            if result == MISMATCH:
+                self.checksum_failed(feed, published, feed.pipe.computed)
+                return
 
     @classmethod
     def replay_options(cls, recording, server):
