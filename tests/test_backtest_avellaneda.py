@@ -69,7 +69,7 @@ def cells():
                                    id=f"gamma={gamma}-{strategy}-{column}")
 
 
-@pytest.mark.parametrize(("gamma", "strategy", "column"), cells())
+@pytest.mark.parametrize(("gamma", "strategy", "column"), list(cells()))
 def test_reproduces_the_published_table(runs, gamma, strategy, column):
     result = runs[gamma][strategy]
     ours, paper = getattr(result, column), published(gamma, strategy, column)
