@@ -14,6 +14,8 @@
   --verify`` prints;
 - :mod:`~liqframe.connectors.base`: :class:`StreamingConnector`, the VenueConnector skeleton a
   plugin subclasses (subscribe, handle, resubscribe).
+- :mod:`~liqframe.connectors.argbooks`: :class:`~liqframe.connectors.argbooks.ArgBooksConnector`,
+  the ``arg``/``data`` book protocol OKX v5 and Bitget v1 share.
 """
 
 from liqframe.connectors.base import PARSE_ERRORS, StreamingConnector

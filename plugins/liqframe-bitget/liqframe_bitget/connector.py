@@ -17,13 +17,13 @@ Protocol rules (Bitget API v1 WebSocket):
 
 import orjson
 
-from liqframe.connectors import Market, StreamingConnector, places
-from liqframe.core import MISMATCH, NO_SEQUENCE, to_units
+from liqframe.connectors import Market, places
+from liqframe.connectors.argbooks import ArgBooksConnector
 
 URL = "wss://ws.bitget.com/spot/v1/stream"
 
 
-class BitgetConnector(StreamingConnector):
+class BitgetConnector(ArgBooksConnector):
     """Bitget v1 books; ``inst_type`` is ``SP`` (spot) or ``MC`` (USDT futures)."""
 
     kind = "bitget"
@@ -31,55 +31,11 @@ class BitgetConnector(StreamingConnector):
     def __init__(self, *, venue, instruments=(), markets, url=URL, inst_type="SP",
                  channel="books", **options):
         super().__init__(venue=venue, instruments=instruments, url=url, markets=markets,
-                         **options)
-        self.inst_type, self.channel = inst_type, channel
+                         channel=channel, **options)
+        self.inst_type = inst_type
 
-    def _request(self, op, ids):
-        return orjson.dumps({"op": op, "args": [
-            {"instType": self.inst_type, "channel": self.channel, "instId": i} for i in ids]})
-
-    def attach(self, events):
-        super().attach(events)
-        for feed in self.feeds.values():
-            feed.pipe.checksum = feed.market.checksum("bitget")
-
-    async def subscribe(self, session):
-        await session.send(self._request("subscribe", list(self.feeds)))
-
-    async def resubscribe(self, feed):
-        ids = [feed.market.venue_symbol]
-        await self.session.send(self._request("unsubscribe", ids))
-        await self.session.send(self._request("subscribe", ids))
-
-    def handle(self, data, received_ns):
-        if data == "pong":
-            return
-        message = orjson.loads(data)
-        arg = message.get("arg")
-        if arg is None or arg.get("channel") != self.channel or "data" not in message:
-            if message.get("event") == "error":
-                self.events.on_status(False, f"bitget: {message.get('msg')}")
-            return
-        feed = self.feeds.get(arg["instId"])
-        if feed is None:
-            return
-        snapshot = message.get("action") == "snapshot"
-        verify = self.verify_checksums
-        for entry in message["data"]:
-            event_ns = to_units(entry["ts"], 6) if "ts" in entry else 0
-            published = entry.get("checksum") if verify else None
-            if snapshot:
-                if not feed.load_message(entry["bids"], entry["asks"], NO_SEQUENCE, event_ns,
-                                         published):
-                    self.checksum_failed(feed, published, feed.pipe.computed)
-                    return
-                continue
-            if not feed.synced:
-                return
-            if feed.apply_message(entry["bids"], entry["asks"], NO_SEQUENCE, NO_SEQUENCE,
-                                  NO_SEQUENCE, event_ns, received_ns, published) == MISMATCH:
-                self.checksum_failed(feed, published, feed.pipe.computed)
-                return
+    def arg(self, instrument):
+        return {"instType": self.inst_type, "channel": self.channel, "instId": instrument}
 
     @classmethod
     def replay_options(cls, recording, server):

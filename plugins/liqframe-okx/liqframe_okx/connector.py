@@ -17,76 +17,21 @@ Protocol rules (OKX API v5, WebSocket order book channel):
 
 import orjson
 
-from liqframe.connectors import Market, StreamingConnector, significant_places
-from liqframe.core import MISMATCH, NO_SEQUENCE, to_units
-from liqframe.errors import SequenceGap
+from liqframe.connectors import Market, significant_places
+from liqframe.connectors.argbooks import ArgBooksConnector
 
 URL = "wss://ws.okx.com:8443/ws/v5/public"
 
 
-class OkxConnector(StreamingConnector):
+class OkxConnector(ArgBooksConnector):
     """OKX v5 books; ``channel`` is the book channel to subscribe (default ``books``)."""
 
     kind = "okx"
+    sequenced = True
 
     def __init__(self, *, venue, instruments=(), markets, url=URL, channel="books", **options):
         super().__init__(venue=venue, instruments=instruments, url=url, markets=markets,
-                         **options)
-        self.channel = channel
-
-    def _request(self, op, ids):
-        return orjson.dumps({"op": op, "args": [{"channel": self.channel, "instId": i}
-                                                for i in ids]})
-
-    def attach(self, events):
-        super().attach(events)
-        for feed in self.feeds.values():
-            feed.pipe.checksum = feed.market.checksum("okx")
-
-    async def subscribe(self, session):
-        await session.send(self._request("subscribe", list(self.feeds)))
-
-    async def resubscribe(self, feed):
-        ids = [feed.market.venue_symbol]
-        await self.session.send(self._request("unsubscribe", ids))
-        await self.session.send(self._request("subscribe", ids))
-
-    def handle(self, data, received_ns):
-        if data == "pong":
-            return
-        message = orjson.loads(data)
-        arg = message.get("arg")
-        if arg is None or arg.get("channel") != self.channel or "data" not in message:
-            if message.get("event") == "error":
-                self.events.on_status(False, f"okx: {message.get('msg')}")
-            return
-        feed = self.feeds.get(arg["instId"])
-        if feed is None:
-            return
-        snapshot = message.get("action") == "snapshot"
-        verify = self.verify_checksums
-        for entry in message["data"]:
-            sequence = entry.get("seqId", NO_SEQUENCE)
-            event_ns = to_units(entry["ts"], 6) if "ts" in entry else 0
-            published = entry.get("checksum") if verify else None
-            if snapshot:
-                if not feed.load_message(entry["bids"], entry["asks"], sequence, event_ns,
-                                         published):
-                    self.checksum_failed(feed, published, feed.pipe.computed)
-                    return
-                continue
-            if not feed.synced:
-                return
-            try:
-                result = feed.apply_message(entry["bids"], entry["asks"], sequence, sequence,
-                                            entry.get("prevSeqId", NO_SEQUENCE), event_ns,
-                                            received_ns, published)
-            except SequenceGap as error:
-                self.gap(feed, error)
-                return
-            if result == MISMATCH:
-                self.checksum_failed(feed, published, feed.pipe.computed)
-                return
+                         channel=channel, **options)
 
     @classmethod
     def replay_options(cls, recording, server):
