@@ -13,7 +13,7 @@
 - :mod:`~liqframe.connectors.stats`: :class:`FeedStats`, the counters ``liqframe replay
   --verify`` prints;
 - :mod:`~liqframe.connectors.base`: :class:`StreamingConnector`, the VenueConnector skeleton a
-  plugin subclasses (subscribe, handle, resubscribe).
+  plugin subclasses (subscription, handle).
 - :mod:`~liqframe.connectors.argbooks`: :class:`~liqframe.connectors.argbooks.ArgBooksConnector`,
   the ``arg``/``data`` book protocol OKX v5 and Bitget v1 share.
 """

@@ -30,21 +30,13 @@ class ArgBooksConnector(StreamingConnector):
         """One subscription argument."""
         return {"channel": self.channel, "instId": instrument}
 
-    def _request(self, op, ids):
-        return orjson.dumps({"op": op, "args": [self.arg(i) for i in ids]})
+    def subscription(self, op, symbols):
+        return orjson.dumps({"op": op, "args": [self.arg(s) for s in symbols]})
 
     def attach(self, events):
         super().attach(events)
         for feed in self.feeds.values():
             feed.pipe.checksum = feed.market.checksum(self.kind)
-
-    async def subscribe(self, session):
-        await session.send(self._request("subscribe", list(self.feeds)))
-
-    async def resubscribe(self, feed):
-        ids = [feed.market.venue_symbol]
-        await self.session.send(self._request("unsubscribe", ids))
-        await self.session.send(self._request("subscribe", ids))
 
     def handle(self, data, received_ns):
         if data == "pong":

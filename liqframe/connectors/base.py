@@ -6,10 +6,12 @@ configured market, keeps the :class:`~liqframe.connectors.session.WebSocketSessi
 counts everything in :attr:`StreamingConnector.stats`, and resynchronises books. A venue
 plugin subclasses it and supplies only the venue's rules:
 
-- :meth:`~StreamingConnector.subscribe` -- send the subscriptions after each (re)connection;
+- :meth:`~StreamingConnector.subscription` -- the frame that subscribes or unsubscribes some
+  markets; with it the base subscribes every market after each (re)connection and
+  resubscribes one market for a fresh snapshot (unsubscribe, then subscribe). A venue whose
+  protocol differs overrides :meth:`~StreamingConnector.subscribe` and
+  :meth:`~StreamingConnector.resubscribe` instead;
 - :meth:`~StreamingConnector.handle` -- parse one frame and drive the feeds;
-- :meth:`~StreamingConnector.resubscribe` -- fetch a fresh snapshot of one book (default:
-  reconnect, which resubscribes everything);
 - ``replay_options(recording)`` (classmethod, optional) -- the factory options that replay a
   recording of this venue, used by ``liqframe replay --venue``.
 
@@ -116,15 +118,23 @@ class StreamingConnector:
 
     # -- what a venue supplies ---------------------------------------------------------------
 
-    async def subscribe(self, session):
+    def subscription(self, op, symbols):
+        """The frame (bytes) that does ``op`` ("subscribe" or "unsubscribe") for the venue
+        symbols ``symbols``."""
         raise NotImplementedError
+
+    async def subscribe(self, session):
+        """Subscribe every market, after each (re)connection."""
+        await session.send(self.subscription("subscribe", list(self.feeds)))
 
     def handle(self, data, received_ns):
         raise NotImplementedError
 
     async def resubscribe(self, feed):
-        """Fetch a fresh snapshot of ``feed``; by default reconnect (resubscribes all)."""
-        await self.session.drop()
+        """Fetch a fresh snapshot of ``feed``: unsubscribe its market, then subscribe it."""
+        symbols = [feed.market.venue_symbol]
+        await self.session.send(self.subscription("unsubscribe", symbols))
+        await self.session.send(self.subscription("subscribe", symbols))
 
     def connection_lost(self):
         """Forget per-connection state (channel ids, connection sequence numbers)."""

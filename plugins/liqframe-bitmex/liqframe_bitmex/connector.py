@@ -41,16 +41,8 @@ class BitmexConnector(StreamingConnector):
             raise ValueError(f"table: {table!r} must be orderBookL2 or orderBookL2_25")
         self.table = table
 
-    def _request(self, op, symbols):
+    def subscription(self, op, symbols):
         return orjson.dumps({"op": op, "args": [f"{self.table}:{s}" for s in symbols]})
-
-    async def subscribe(self, session):
-        await session.send(self._request("subscribe", list(self.feeds)))
-
-    async def resubscribe(self, feed):
-        symbols = [feed.market.venue_symbol]
-        await self.session.send(self._request("unsubscribe", symbols))
-        await self.session.send(self._request("subscribe", symbols))
 
     def handle(self, data, received_ns):
         if data == "pong":

@@ -44,7 +44,7 @@ class BybitConnector(StreamingConnector):
     def topic(self, symbol):
         return f"orderbook.{self.depth}.{symbol}"
 
-    def _request(self, op, symbols):
+    def subscription(self, op, symbols):
         return orjson.dumps({"op": op, "args": [self.topic(s) for s in symbols]})
 
     async def start(self, events):
@@ -62,14 +62,6 @@ class BybitConnector(StreamingConnector):
         while True:
             await asyncio.sleep(self.ping_interval)
             await self.session.send(b'{"op":"ping"}')
-
-    async def subscribe(self, session):
-        await session.send(self._request("subscribe", list(self.feeds)))
-
-    async def resubscribe(self, feed):
-        symbols = [feed.market.venue_symbol]
-        await self.session.send(self._request("unsubscribe", symbols))
-        await self.session.send(self._request("subscribe", symbols))
 
     def handle(self, data, received_ns):
         message = orjson.loads(data)

@@ -40,17 +40,12 @@ class CoinbaseConnector(StreamingConnector):
         self.channels = list(channels)
         self.chain = ConnectionSequence()
 
-    def _request(self, op, channel, products):
+    def subscription(self, op, products, channel="level2"):
         return orjson.dumps({"type": op, "product_ids": products, "channel": channel})
 
     async def subscribe(self, session):
         for channel in self.channels:
-            await session.send(self._request("subscribe", channel, list(self.feeds)))
-
-    async def resubscribe(self, feed):
-        products = [feed.market.venue_symbol]
-        await self.session.send(self._request("unsubscribe", "level2", products))
-        await self.session.send(self._request("subscribe", "level2", products))
+            await session.send(self.subscription("subscribe", list(self.feeds), channel))
 
     def connection_lost(self):
         self.chain.reset()

@@ -53,17 +53,14 @@ class DeribitConnector(StreamingConnector):
         return orjson.dumps({"jsonrpc": "2.0", "id": next(self._ids), "method": method,
                              "params": params})
 
+    def subscription(self, op, symbols):
+        return self._request(f"public/{op}", {"channels": [self.channel_of(s) for s in symbols]})
+
     async def subscribe(self, session):
         if self.heartbeat is not None:
             await session.send(self._request("public/set_heartbeat",
                                              {"interval": self.heartbeat}))
-        channels = [self.channel_of(i) for i in self.feeds]
-        await session.send(self._request("public/subscribe", {"channels": channels}))
-
-    async def resubscribe(self, feed):
-        channels = [self.channel_of(feed.market.venue_symbol)]
-        await self.session.send(self._request("public/unsubscribe", {"channels": channels}))
-        await self.session.send(self._request("public/subscribe", {"channels": channels}))
+        await super().subscribe(session)
 
     def handle(self, data, received_ns):
         message = loads_exact(data)

@@ -62,22 +62,14 @@ class KrakenConnector(StreamingConnector):
 
     # -- subscriptions -------------------------------------------------------------------------
 
-    def _request(self, op, pairs):
+    def subscription(self, op, pairs):
         if self.version == 1:
-            return {"event": op, "pair": pairs,
-                    "subscription": {"name": "book", "depth": self.depth}}
+            return orjson.dumps({"event": op, "pair": pairs,
+                                 "subscription": {"name": "book", "depth": self.depth}})
         params = {"channel": "book", "symbol": pairs, "depth": self.depth}
         if op == "subscribe":
             params["snapshot"] = True
-        return {"method": op, "params": params}
-
-    async def subscribe(self, session):
-        await session.send(orjson.dumps(self._request("subscribe", list(self.feeds))))
-
-    async def resubscribe(self, feed):
-        pair = [feed.market.venue_symbol]
-        await self.session.send(orjson.dumps(self._request("unsubscribe", pair)))
-        await self.session.send(orjson.dumps(self._request("subscribe", pair)))
+        return orjson.dumps({"method": op, "params": params})
 
     # -- v1 ------------------------------------------------------------------------------------
 
