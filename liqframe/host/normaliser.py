@@ -26,10 +26,9 @@ from liqframe.errors import BookError, SequenceGap
 from liqframe.model import Side
 
 
-def _arrays(levels):
-    prices = np.array([p for p, _ in levels], dtype=np.int64)
-    sizes = np.array([s for _, s in levels], dtype=np.int64)
-    return prices, sizes
+def _levels(levels):
+    """``[(price, size), ...]`` as one int64 array of rows (the books read its columns)."""
+    return np.array(levels, dtype=np.int64).reshape(-1, 2)
 
 
 class VenueFeed:
@@ -54,17 +53,17 @@ class VenueFeed:
             return
         received = time.time_ns()
         self.counts["snapshots"] += 1
+        bids, asks = _levels(bids), _levels(asks)
         try:
-            book.apply_snapshot(*_arrays(bids), *_arrays(asks), sequence=sequence)
+            book.apply_snapshot(bids[:, 0], bids[:, 1], asks[:, 0], asks[:, 1],
+                                sequence=sequence)
         except BookError as error:
             self._resync(symbol, f"bad snapshot: {error}")
             return
         group = self.market.group(symbol)
         venue_id = group.ids[key]
         group.book.clear_venue(venue_id)
-        group.book.apply_snapshot(venue_id, np.array(bids, dtype=np.int64).reshape(-1, 2),
-                                  np.array(asks, dtype=np.int64).reshape(-1, 2),
-                                  event_ns=event_ns or None,
+        group.book.apply_snapshot(venue_id, bids, asks, event_ns=event_ns or None,
                                   receive_ns=received if event_ns else None)
         if symbol in self._resyncing:
             self._resyncing.discard(symbol)
