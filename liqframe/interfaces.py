@@ -67,7 +67,13 @@ class RiskState(MarketState, Protocol):
 
 @runtime_checkable
 class VenueEvents(Protocol):
-    """What the host gives a connector to report into; every call returns at once."""
+    """What the host gives a connector to report into; every call returns at once.
+
+    The host also takes a whole message of book changes in one call, when a connector can
+    give it as int64 columns: ``on_book_columns(symbol, sides, prices, sizes, sequence,
+    event_ns, received_ns)`` (optional, found with ``getattr``; the connector toolkit's
+    :class:`~liqframe.connectors.feed.BookFeed` uses it when present, ``on_delta`` otherwise).
+    """
 
     def on_snapshot(self, symbol: str, bids: Sequence[tuple[int, int]],
                     asks: Sequence[tuple[int, int]], sequence: int, event_ns: int) -> None: ...

@@ -15,12 +15,10 @@ compiled. A connector sets ``feed.pipe.checksum`` (a :class:`liqframe.core.check
 and ``feed.pipe.depth`` once. :meth:`BookFeed.apply` takes a batch parsed otherwise (or a list of
 ``(side, price, size)`` tuples) and :meth:`BookFeed.load` a snapshot.
 
-Changes reach the host in one of three ways. Hosts that define the optional
+Changes reach the host in one of two ways. Hosts that define the optional
 ``on_book_columns(symbol, sides, prices, sizes, sequence, event_ns, received_ns)`` get each
 message as three int64 arrays (views, valid during the call: what
-:meth:`~liqframe.core.ConsolidatedBook.apply_many` takes); those that define
-``on_book_changes(symbol, changes, sequence, event_ns, received_ns)`` get
-``[(side, price, size), ...]``; otherwise each change becomes a
+:meth:`~liqframe.core.ConsolidatedBook.apply_many` takes); otherwise each change becomes a
 :class:`~liqframe.model.BookDelta` for ``on_delta``.
 """
 
@@ -47,7 +45,7 @@ class BookFeed:
     next one; a connector drops (or buffers) changes while it is False.
     """
 
-    __slots__ = ("venue", "market", "symbol", "book", "events", "stats", "synced", "fast",
+    __slots__ = ("venue", "market", "symbol", "book", "events", "stats", "synced",
                  "resyncing", "state", "levels", "pipe", "apply_message")
 
     def __init__(self, venue, market, events, stats):
@@ -57,7 +55,6 @@ class BookFeed:
         self.synced = False
         #: True from a resync request until its snapshot arrives (no second request meanwhile).
         self.resyncing = False
-        self.fast = getattr(events, "on_book_changes", None)
         #: Free slot for the connector's per-book protocol state (printed places, channel id).
         self.state = None
         #: The batch a connector parses each message into (cleared by :meth:`batch`).
@@ -133,14 +130,9 @@ class BookFeed:
         return True
 
     def _report(self, symbol, sides, prices, sizes, sequence, event_ns, received_ns):
-        """The host's ``on_book_changes`` or ``on_delta`` for a host without
-        ``on_book_columns``."""
-        changes = list(zip(sides.tolist(), prices.tolist(), sizes.tolist()))
-        if self.fast is not None:
-            self.fast(symbol, changes, sequence, event_ns, received_ns)
-            return
+        """Each change as a BookDelta, for a host without ``on_book_columns``."""
         on_delta = self.events.on_delta
-        for side, price, size in changes:
+        for side, price, size in zip(sides.tolist(), prices.tolist(), sizes.tolist()):
             on_delta(BookDelta(venue=self.venue, symbol=symbol, side=_SIDES[side], price=price,
                                size=size, sequence=sequence, event_ns=event_ns,
                                received_ns=received_ns))

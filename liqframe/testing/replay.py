@@ -298,19 +298,20 @@ async def settle(server, connector, timeout=30.0, quiet=0.3):
 class CountingEvents:
     """A :class:`~liqframe.interfaces.VenueEvents` that counts what a connector reports and
     keeps the status lines; with ``deltas=True`` changes arrive as BookDelta objects through
-    ``on_delta``, otherwise through the ``on_book_changes`` fast path."""
+    ``on_delta``, otherwise as int64 columns through ``on_book_columns``, as the host takes
+    them."""
 
     def __init__(self, deltas=False):
         self.snapshots, self.changes, self.fills, self.orders = 0, 0, 0, 0
         self.status = []
         if not deltas:
-            self.on_book_changes = self._book_changes
+            self.on_book_columns = self._book_columns
 
     def on_snapshot(self, symbol, bids, asks, sequence, event_ns):
         self.snapshots += 1
 
-    def _book_changes(self, symbol, changes, sequence, event_ns, received_ns):
-        self.changes += len(changes)
+    def _book_columns(self, symbol, sides, prices, sizes, sequence, event_ns, received_ns):
+        self.changes += len(sides)
 
     def on_delta(self, delta):
         self.changes += 1
