@@ -19,6 +19,7 @@ from liqframe import config as config_module
 from liqframe.host import Host, build_components
 from liqframe.model import Instrument
 from liqframe.plugins import Registry, get_plugin_manager
+from liqframe.testing.world import wait_for
 
 INSTRUMENTS = {
     "BTC/USDT": Instrument(base="BTC", quote="USDT", price_increment="0.01",
@@ -231,15 +232,6 @@ async def test_refused_key_and_unreachable_venue_are_reported_and_others_trade(w
 
 def liqframe(*args, **kwargs):
     return [sys.executable, "-P", "-m", "liqframe", *args]
-
-
-async def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.2)
-    return False
 
 
 def count(db, sql):

@@ -18,7 +18,8 @@ from liqframe import config as config_module
 from liqframe.host import Host, build_components
 from liqframe.model import Instrument
 from liqframe.plugins import Registry, get_plugin_manager
-from liqframe.testing.web import wait_until, web_section
+from liqframe.testing.web import web_section
+from liqframe.testing.world import wait_for
 from liqframe.web.api import ANSWERS, STREAM
 
 USDT = Instrument(base="BTC", quote="USDT", price_increment="0.01", size_increment="0.00001")
@@ -79,7 +80,7 @@ async def run_host(tmp_path, strategies=False, freeze=True, web=""):
     host = Host(cfg, text, build_components(cfg, Registry.collect(get_plugin_manager())),
                 db_path=tmp_path / "h.db", report=lambda line: None)
     task = asyncio.create_task(host.run(None))
-    assert await wait_until(lambda: host.market is not None and all(
+    assert await wait_for(lambda: host.market is not None and all(
         h.ready for h in host.market.health.values()), 15)
     return Running(venues, host, task, aiohttp.ClientSession())
 
@@ -219,7 +220,7 @@ async def test_orders_fills_balances_and_metrics_are_the_exchanges(tmp_path):
     running = await run_host(tmp_path, strategies=True, freeze=False)
     try:
         host = running.host
-        assert await wait_until(lambda: sum(1 for _ in running.venues["a"].exchange.account(
+        assert await wait_for(lambda: sum(1 for _ in running.venues["a"].exchange.account(
             "a-key").fills) + sum(1 for _ in running.venues["b"].exchange.account(
                 "b-key").fills) >= 2, 20)
         for venue in running.venues.values():  # settle: no more flow, no more quoting
@@ -348,7 +349,7 @@ async def test_the_answer_is_kept_until_a_book_changes(frozen):
         answer = orjson.loads(await raw(frozen, "/api/book?depth=5"))
         return (price, {"a": 30_000}) in answered_levels(answer["bids"]) and answer
 
-    answer = await wait_until(shows_it, 5)
+    answer = await wait_for(shows_it, 5)
     assert answer, "the new level never appeared"
     assert answered_levels(answer["bids"]) == \
         expected_levels(exchange_books(frozen.venues)[0], 0, 5)

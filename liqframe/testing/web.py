@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from importlib import resources
 
 #: The line ``liqframe run`` prints once its web app listens.
@@ -71,16 +70,3 @@ def running_host(config_text, directory, duration=120, timeout=60):
         reader.join(5)
 
 
-async def wait_until(predicate, timeout, step=0.1):
-    """Poll ``predicate`` (sync or async) until true or ``timeout`` seconds pass."""
-    import asyncio
-    import inspect
-
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if inspect.isawaitable(value):
-            value = await value
-        if value or time.monotonic() > deadline:
-            return value
-        await asyncio.sleep(step)

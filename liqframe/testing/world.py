@@ -7,6 +7,7 @@ participant (:meth:`SimWorld.take`).
 """
 
 import asyncio
+import inspect
 import itertools
 import os
 import time
@@ -103,11 +104,12 @@ class SimWorld:
 
 
 async def wait_for(predicate, timeout, interval=0.05):
-    """Poll ``predicate`` until it is true or ``timeout`` seconds pass; returns the result."""
+    """Poll ``predicate`` (plain or async) until it is true or ``timeout`` seconds pass;
+    returns its last result."""
     deadline = time.monotonic() + timeout
     while True:
         result = predicate()
-        if asyncio.iscoroutine(result):
+        if inspect.isawaitable(result):
             result = await result
         if result or time.monotonic() > deadline:
             return result
