@@ -21,6 +21,7 @@ MODULES = {
     "backtest": ("replay_events", "QuoteTouch", "EVENT_DTYPE", "QUEUE_FILL_DTYPE",
                  "EQUITY_DTYPE"),
     "levels": ("LevelBatch", "BookPipe", "MISMATCH"),
+    "frames": ("Frame",),
     # Exported as the module itself: ``core.checksum.kraken_checksum(...)``.
     "checksum": (),
 }

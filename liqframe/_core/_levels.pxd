@@ -4,6 +4,12 @@ cimport numpy as cnp
 from libc.stdint cimport int64_t
 
 
+# The ``length`` bytes at ``data`` as a decimal in units of ``step * 10**-decimals``, with the
+# errors of LevelBatch.add naming ``field`` (``text``: the value to name, None to decode it).
+cdef int64_t span_units(const char* data, Py_ssize_t length, int decimals, int64_t step,
+                        str field, object text) except? -1
+
+
 cdef class LevelBatch:
     cdef readonly int price_decimals, size_decimals
     cdef readonly int64_t price_step, size_step

@@ -31,6 +31,7 @@ cnp.import_array()
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
+    object PyUnicode_DecodeUTF8(const char* data, Py_ssize_t size, const char* errors)
     bint PyList_CheckExact(object value)
     bint PyTuple_CheckExact(object value)
 
@@ -108,7 +109,6 @@ cdef int64_t _units(object text, int decimals, int64_t step, str field) except? 
     """``text`` in units of ``step * 10**-decimals``, or the error naming ``field``."""
     cdef const char* data
     cdef Py_ssize_t length
-    cdef int64_t units
     try:
         if isinstance(text, str):
             data = PyUnicode_AsUTF8AndSize(text, &length)
@@ -118,13 +118,25 @@ cdef int64_t _units(object text, int decimals, int64_t step, str field) except? 
             raise TypeError(f"{field}: expected a decimal string, got {type(text).__name__}")
     except UnicodeEncodeError:  # lone surrogates: no decimal number either
         raise InvalidValue(field, text, "is not a decimal number") from None
+    return span_units(data, length, decimals, step, field, text)
+
+
+cdef int64_t span_units(const char* data, Py_ssize_t length, int decimals, int64_t step,
+                        str field, object text) except? -1:
+    """The ``length`` bytes at ``data`` in units of ``step * 10**-decimals``; ``text`` (None:
+    made from the bytes when needed) words the error naming ``field``."""
+    cdef int64_t units
     if not _plain(data, length, decimals, &units):
+        if text is None:
+            text = PyUnicode_DecodeUTF8(data, length, NULL)
         try:
             units = parse_units(<const unsigned char*>data, length, decimals, text)
         except ValueError as error:
             raise InvalidValue(field, text, str(error).removeprefix(f"{text!r} ")) from None
     if step != 1:
         if units % step:
+            if text is None:
+                text = PyUnicode_DecodeUTF8(data, length, NULL)
             raise InvalidValue(field, text, f"is off the grid of step {step}e-{decimals}")
         units = units // step
     return units

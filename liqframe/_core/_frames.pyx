@@ -1,0 +1,602 @@
+# cython: language_level=3
+# cython: binding=False
+# cython: boundscheck=False, wraparound=False, cdivision=True
+"""A venue's JSON frame read in place (compiled).
+
+Same names, behaviour and errors as the pure twin liqframe/_core/frames.py, which documents
+them. ``parse`` validates the whole text in one pass and records each value as a token of a
+flat tape (kind, byte span, index of the token after its subtree, member count) without making
+a Python object; a query walks the tape from the root, comparing object keys as bytes, and
+makes only the object it returns. Prices and sizes go from their bytes straight into a
+:class:`~liqframe._core._levels.LevelBatch`, so a book message costs no str, list or dict.
+"""
+import json
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_Next
+from cpython.long cimport PyLong_CheckExact
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.object cimport PyObject
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.string cimport memcmp, strlen
+
+from liqframe._core._fixed cimport parse_units
+from liqframe._core._levels cimport LevelBatch, span_units
+
+cdef extern from "Python.h":
+    const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
+    object PyUnicode_DecodeUTF8(const char* data, Py_ssize_t size, const char* errors)
+    bint PyUnicode_CheckExact(object value)
+    bint PyBytes_CheckExact(object value)
+
+cdef enum:
+    K_OBJECT = 1
+    K_ARRAY = 2
+    K_STRING = 3
+    K_NUMBER = 4
+    K_TRUE = 5
+    K_FALSE = 6
+    K_NULL = 7
+    MAX_DEPTH = 512
+    NOT_FOUND = -1
+
+KINDS = (None, "object", "array", "string", "number", "true", "false", "null")
+
+cdef object _MISSING = object()
+MISSING = _MISSING
+
+
+ctypedef struct Token:
+    int32_t start   # strings: the byte after the opening quote; others: the first byte
+    int32_t end     # strings: the closing quote; others: one past the last byte
+    int32_t next    # index of the token after this value and everything inside it
+    int32_t count   # object members or array elements
+    uint8_t kind
+    uint8_t flag    # strings: holds an escape; numbers: integral (no fraction, no exponent)
+
+
+cdef inline bint _space(uint8_t c) noexcept:
+    return c == 32 or c == 10 or c == 13 or c == 9
+
+
+cdef inline bint _digit(uint8_t c) noexcept:
+    return 48 <= c <= 57
+
+
+cdef inline int _hex(uint8_t c) noexcept:
+    return (48 <= c <= 57) or (65 <= c <= 70) or (97 <= c <= 102)
+
+
+cdef Py_ssize_t _utf8(const uint8_t* s, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """Length of the valid UTF-8 sequence at ``s[i]`` (a byte >= 0x80), or 0."""
+    cdef uint8_t c = s[i], c1
+    cdef Py_ssize_t need
+    if 0xC2 <= c <= 0xDF:
+        need = 1
+    elif 0xE0 <= c <= 0xEF:
+        need = 2
+    elif 0xF0 <= c <= 0xF4:
+        need = 3
+    else:
+        return 0
+    if i + need >= n:
+        return 0
+    c1 = s[i + 1]
+    if c == 0xE0 and c1 < 0xA0 or c == 0xED and c1 > 0x9F:  # overlong; surrogates
+        return 0
+    if c == 0xF0 and c1 < 0x90 or c == 0xF4 and c1 > 0x8F:  # overlong; above U+10FFFF
+        return 0
+    for k in range(1, need + 1):
+        if s[i + k] & 0xC0 != 0x80:
+            return 0
+    return need + 1
+
+
+cdef class Frame:
+    """One JSON frame, parsed once and read by path; see liqframe._core.frames.Frame."""
+
+    cdef Token* tokens
+    cdef Py_ssize_t capacity, used
+    cdef object data        # keeps the bytes the tokens point into alive
+    cdef const uint8_t* raw
+    cdef bint parsed
+
+    def __cinit__(self):
+        self.tokens = NULL
+        self.capacity = self.used = 0
+        self.parsed = False
+
+    def __dealloc__(self):
+        PyMem_Free(self.tokens)
+
+    # -- parsing ---------------------------------------------------------------------------
+
+    def parse(self, data):
+        """Read ``data`` (str or UTF-8 bytes), a whole JSON text; raises
+        json.JSONDecodeError (a ValueError) where it is not valid JSON."""
+        cdef Py_ssize_t length
+        cdef const char* raw
+        self.parsed = False
+        self.used = 0
+        if PyUnicode_CheckExact(data) or isinstance(data, str):
+            raw = PyUnicode_AsUTF8AndSize(data, &length)
+        elif PyBytes_CheckExact(data) or isinstance(data, bytes):
+            raw, length = PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data)
+        else:
+            raise TypeError(f"frame: expected str or bytes, got {type(data).__name__}")
+        if length > 0x7FFFFFF0:
+            raise ValueError("frame: longer than 2 GiB")
+        self.data, self.raw = data, <const uint8_t*>raw
+        self._scan(length, not isinstance(data, str))
+        self.parsed = True
+
+    cdef int _reserve(self) except -1:
+        cdef Py_ssize_t capacity
+        cdef Token* grown
+        if self.used < self.capacity:
+            return 0
+        capacity = max(64, 2 * self.capacity)
+        grown = <Token*>PyMem_Realloc(self.tokens, capacity * sizeof(Token))
+        if grown == NULL:
+            raise MemoryError()
+        self.tokens, self.capacity = grown, capacity
+        return 0
+
+    cdef int _fail(self, str problem, Py_ssize_t at) except -1:
+        doc = self.data if isinstance(self.data, str) else \
+            bytes(self.data).decode("utf-8", "replace")
+        raise json.JSONDecodeError(problem, doc, at)
+
+    cdef int _scan(self, Py_ssize_t n, bint check_utf8) except -1:
+        cdef const uint8_t* s = self.raw
+        cdef Py_ssize_t i = 0, t, k
+        cdef int32_t stack[MAX_DEPTH]
+        cdef int depth = 0
+        cdef uint8_t c
+        cdef Token* token
+        cdef bint key = False   # the string about to be read is an object key
+        cdef const char* word
+        cdef Py_ssize_t size
+        while True:
+            # -- a value (or, after '{' or ',', an object key) starts at s[i] ---------------
+            while i < n and _space(s[i]):
+                i += 1
+            if i >= n:
+                return self._fail("Expecting value", i)
+            c = s[i]
+            self._reserve()
+            t = self.used
+            token = &self.tokens[t]
+            token.count = 0
+            token.flag = 0
+            if key and c != 34:
+                return self._fail("Expecting property name enclosed in double quotes", i)
+            if c == 34:  # '"'
+                token.kind = K_STRING
+                i += 1
+                token.start = <int32_t>i
+                while True:
+                    if i >= n:
+                        return self._fail("Unterminated string", token.start - 1)
+                    c = s[i]
+                    if c == 34:
+                        break
+                    if c == 92:  # backslash
+                        token.flag = 1
+                        if i + 1 >= n:
+                            return self._fail("Unterminated string", token.start - 1)
+                        c = s[i + 1]
+                        if c == 117:  # \uXXXX
+                            if i + 5 >= n or not (_hex(s[i + 2]) and _hex(s[i + 3])
+                                                  and _hex(s[i + 4]) and _hex(s[i + 5])):
+                                return self._fail("Invalid \\uXXXX escape", i)
+                            i += 6
+                        elif c in b'"\\/bfnrt':
+                            i += 2
+                        else:
+                            return self._fail("Invalid \\escape", i)
+                    elif c < 32:
+                        return self._fail("Invalid control character", i)
+                    elif c < 128 or not check_utf8:
+                        i += 1
+                    else:
+                        k = _utf8(s, i, n)
+                        if k == 0:
+                            return self._fail("Invalid UTF-8", i)
+                        i += k
+                token.end = <int32_t>i
+                i += 1
+                self.used = t + 1
+                token.next = <int32_t>(t + 1)
+                if key:
+                    key = False
+                    while i < n and _space(s[i]):
+                        i += 1
+                    if i >= n or s[i] != 58:  # ':'
+                        return self._fail("Expecting ':' delimiter", i)
+                    i += 1
+                    continue
+            elif c == 123 or c == 91:  # '{' '['
+                if depth >= MAX_DEPTH:
+                    return self._fail("Nested too deeply", i)
+                token.kind = K_OBJECT if c == 123 else K_ARRAY
+                token.start = <int32_t>i
+                self.used = t + 1
+                stack[depth] = <int32_t>t
+                depth += 1
+                i += 1
+                while i < n and _space(s[i]):
+                    i += 1
+                if i < n and s[i] == (125 if c == 123 else 93):  # empty
+                    depth -= 1
+                    token.end = <int32_t>(i + 1)
+                    token.next = <int32_t>(t + 1)
+                    i += 1
+                else:
+                    key = c == 123
+                    continue
+            elif c == 45 or _digit(c):  # number
+                token.kind = K_NUMBER
+                token.start = <int32_t>i
+                token.flag = 1
+                if c == 45:
+                    i += 1
+                if i < n and s[i] == 48:
+                    i += 1
+                elif i < n and _digit(s[i]):
+                    while i < n and _digit(s[i]):
+                        i += 1
+                else:
+                    return self._fail("Expecting value", token.start)
+                if i < n and s[i] == 46:  # '.'
+                    token.flag = 0
+                    i += 1
+                    if i >= n or not _digit(s[i]):
+                        return self._fail("Expecting digits after the point", i)
+                    while i < n and _digit(s[i]):
+                        i += 1
+                if i < n and (s[i] == 101 or s[i] == 69):  # 'e' 'E'
+                    token.flag = 0
+                    i += 1
+                    if i < n and (s[i] == 43 or s[i] == 45):
+                        i += 1
+                    if i >= n or not _digit(s[i]):
+                        return self._fail("Expecting exponent digits", i)
+                    while i < n and _digit(s[i]):
+                        i += 1
+                token.end = <int32_t>i
+                self.used = t + 1
+                token.next = <int32_t>(t + 1)
+            elif c == 116 or c == 102 or c == 110:  # true, false, null
+                if c == 116:
+                    token.kind, word = K_TRUE, b"true"
+                elif c == 102:
+                    token.kind, word = K_FALSE, b"false"
+                else:
+                    token.kind, word = K_NULL, b"null"
+                size = strlen(word)
+                if i + size > n or memcmp(s + i, word, size) != 0:
+                    return self._fail("Expecting value", i)
+                token.start, token.end = <int32_t>i, <int32_t>(i + size)
+                i += size
+                self.used = t + 1
+                token.next = <int32_t>(t + 1)
+            else:
+                return self._fail("Expecting value", i)
+            # -- a value ended: close containers, or find the next member -----------------
+            while True:
+                while i < n and _space(s[i]):
+                    i += 1
+                if depth == 0:
+                    if i != n:
+                        return self._fail("Extra data", i)
+                    return 0
+                token = &self.tokens[stack[depth - 1]]
+                token.count += 1
+                if i >= n:
+                    return self._fail("Unterminated " + ("object" if token.kind == K_OBJECT
+                                                         else "array"), token.start)
+                c = s[i]
+                if c == 44:  # ','
+                    i += 1
+                    key = token.kind == K_OBJECT
+                    break
+                if c == (125 if token.kind == K_OBJECT else 93):
+                    i += 1
+                    token.end = <int32_t>i
+                    token.next = <int32_t>self.used
+                    depth -= 1
+                    continue
+                return self._fail("Expecting ',' delimiter", i)
+
+    # -- finding values ----------------------------------------------------------------------
+
+    cdef Py_ssize_t _member(self, Py_ssize_t at, object key) except -2:
+        """Tape index of the value of ``key`` in the object at ``at`` (the last one when a
+        key repeats, as json.loads keeps), or NOT_FOUND."""
+        cdef Py_ssize_t length, j, m, found = NOT_FOUND
+        cdef const char* name = PyUnicode_AsUTF8AndSize(key, &length)
+        cdef Token* k
+        j = at + 1
+        for m in range(self.tokens[at].count):
+            k = &self.tokens[j]
+            if k.flag:
+                if self._string(j) == key:
+                    found = j + 1
+            elif k.end - k.start == length and memcmp(self.raw + k.start, name, length) == 0:
+                found = j + 1
+            j = self.tokens[j + 1].next
+        return found
+
+    cdef Py_ssize_t _find(self, tuple path) except -2:
+        cdef Py_ssize_t at = 0, index, j, count
+        cdef object step
+        if not self.parsed:
+            raise ValueError("frame: nothing parsed (parse failed or was never called)")
+        for step in path:
+            if PyUnicode_CheckExact(step):
+                if self.tokens[at].kind != K_OBJECT:
+                    return NOT_FOUND
+                at = self._member(at, step)
+                if at == NOT_FOUND:
+                    return NOT_FOUND
+            elif PyLong_CheckExact(step):
+                if self.tokens[at].kind != K_ARRAY:
+                    return NOT_FOUND
+                count = self.tokens[at].count
+                if not -count <= step < count:
+                    return NOT_FOUND
+                index = step
+                if index < 0:
+                    index += count
+                j = at + 1
+                while index:
+                    j = self.tokens[j].next
+                    index -= 1
+                at = j
+            else:
+                raise TypeError(f"path {path!r}: a step must be a str key or an int index, "
+                                f"not {type(step).__name__}")
+        return at
+
+    cdef Py_ssize_t _need(self, tuple path, object default) except -2:
+        cdef Py_ssize_t at = self._find(path)
+        if at == NOT_FOUND and default is _MISSING:
+            raise KeyError(path)
+        return at
+
+    cdef object _string(self, Py_ssize_t at):
+        cdef Token* token = &self.tokens[at]
+        if token.flag:  # escapes: json decodes them exactly as the pure twin does
+            return json.loads(PyUnicode_DecodeUTF8(<const char*>self.raw + token.start - 1,
+                                                   token.end - token.start + 2, NULL))
+        return PyUnicode_DecodeUTF8(<const char*>self.raw + token.start,
+                                    token.end - token.start, NULL)
+
+    cdef object _span(self, Py_ssize_t at):
+        cdef Token* token = &self.tokens[at]
+        return PyUnicode_DecodeUTF8(<const char*>self.raw + token.start,
+                                    token.end - token.start, NULL)
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def kind(self, tuple path=()):
+        """"object", "array", "string", "number", "true", "false" or "null"; None if absent."""
+        cdef Py_ssize_t at = self._find(path)
+        return None if at == NOT_FOUND else KINDS[self.tokens[at].kind]
+
+    def has(self, tuple path):
+        """True when ``path`` leads to a value."""
+        return self._find(path) != NOT_FOUND
+
+    def length(self, tuple path=()):
+        """Members of the object or elements of the array at ``path``."""
+        cdef Py_ssize_t at = self._need(path, _MISSING)
+        if self.tokens[at].kind != K_OBJECT and self.tokens[at].kind != K_ARRAY:
+            raise TypeError(f"{path!r}: not an object or array")
+        return self.tokens[at].count
+
+    def text(self, tuple path, default=_MISSING):
+        """The string at ``path``; ``default`` (else KeyError) when absent."""
+        cdef Py_ssize_t at = self._need(path, default)
+        if at == NOT_FOUND:
+            return default
+        if self.tokens[at].kind != K_STRING:
+            raise TypeError(f"{path!r}: expected a string, got {KINDS[self.tokens[at].kind]}")
+        return self._string(at)
+
+    def integer(self, tuple path, default=_MISSING):
+        """The integer at ``path``, a JSON integer or a string of digits with an optional
+        minus, within 64 bits; ``default`` (else KeyError) when absent."""
+        cdef Py_ssize_t at = self._need(path, default)
+        cdef Token* token
+        cdef const uint8_t* s
+        cdef Py_ssize_t i, end
+        cdef bint negative
+        cdef uint64_t value = 0, limit
+        if at == NOT_FOUND:
+            return default
+        token = &self.tokens[at]
+        if token.kind == K_NUMBER:
+            if not token.flag:
+                raise ValueError(f"{path!r}: {self._span(at)} is not an integer")
+        elif token.kind == K_STRING:
+            if token.flag:
+                return _integer_text(self._string(at), path)
+        else:
+            raise TypeError(f"{path!r}: expected an integer, got {KINDS[token.kind]}")
+        s, i, end = self.raw, token.start, token.end
+        negative = i < end and s[i] == 45
+        if negative:
+            i += 1
+        if i == end:
+            raise ValueError(f"{path!r}: {self._span(at)!r} is not an integer")
+        limit = 9223372036854775808ULL if negative else 9223372036854775807ULL
+        while i < end:
+            if not _digit(s[i]):
+                raise ValueError(f"{path!r}: {self._span(at)!r} is not an integer")
+            if value > (limit - (s[i] - 48)) // 10:
+                raise ValueError(f"{path!r}: {self._span(at)} is outside 64 bits")
+            value = value * 10 + (s[i] - 48)
+            i += 1
+        if negative:
+            return -<int64_t>(value - 1) - 1
+        return <int64_t>value
+
+    def decimal(self, tuple path, int decimals, default=_MISSING):
+        """The number at ``path`` (a JSON number or a decimal string) times
+        ``10**decimals``, exactly (:func:`liqframe.core.to_units`); ``default`` (else KeyError)
+        when absent."""
+        cdef Py_ssize_t at = self._need(path, default)
+        cdef Token* token
+        if at == NOT_FOUND:
+            return default
+        token = &self.tokens[at]
+        if token.kind == K_STRING and token.flag:
+            from liqframe._core._fixed import to_units
+            return to_units(self._string(at), decimals)
+        if token.kind != K_STRING and token.kind != K_NUMBER:
+            raise TypeError(f"{path!r}: expected a number, got {KINDS[token.kind]}")
+        if not 0 <= decimals <= 18:
+            raise ValueError(f"decimals must be between 0 and 18, got {decimals}")
+        return parse_units(self.raw + token.start, token.end - token.start, decimals,
+                           self._span(at))
+
+    def value(self, tuple path=(), default=_MISSING):
+        """The value at ``path`` as json.loads makes it; ``default`` (else KeyError) when
+        absent."""
+        cdef Py_ssize_t at = self._need(path, default)
+        cdef Token* token
+        if at == NOT_FOUND:
+            return default
+        token = &self.tokens[at]
+        if token.kind == K_STRING:
+            return self._string(at)
+        return json.loads(self._span(at))
+
+    # -- book levels -------------------------------------------------------------------------
+
+    cdef Py_ssize_t _entry_field(self, Py_ssize_t entry, object field, str name) except -1:
+        """Tape index of ``field`` (an index or a key) of the level entry at ``entry``."""
+        cdef Token* token = &self.tokens[entry]
+        cdef Py_ssize_t at
+        if token.kind == K_ARRAY:
+            if not PyLong_CheckExact(field):
+                raise TypeError(f"{name}: a level array needs an int index, not {field!r}")
+            at = self._find_in(entry, field)
+            if at == NOT_FOUND:
+                raise IndexError(f"{name}: a level has no element {field!r}")
+        elif token.kind == K_OBJECT:
+            if not PyUnicode_CheckExact(field):
+                raise KeyError(field)
+            at = self._member(entry, field)
+            if at == NOT_FOUND:
+                raise KeyError(field)
+        else:
+            raise TypeError(f"{name}: a level must be an array or an object, got "
+                            f"{KINDS[token.kind]}")
+        return at
+
+    cdef Py_ssize_t _find_in(self, Py_ssize_t array, Py_ssize_t index) noexcept:
+        cdef Py_ssize_t count = self.tokens[array].count, j
+        if index < 0:
+            index += count
+        if not 0 <= index < count:
+            return NOT_FOUND
+        j = array + 1
+        while index:
+            j = self.tokens[j].next
+            index -= 1
+        return j
+
+    cdef int64_t _units(self, Py_ssize_t at, int decimals, int64_t step, str field) except? -1:
+        cdef Token* token = &self.tokens[at]
+        if token.kind == K_STRING and not token.flag or token.kind == K_NUMBER:
+            return span_units(<const char*>self.raw + token.start, token.end - token.start,
+                              decimals, step, field, None)
+        cdef Py_ssize_t length
+        cdef const char* data
+        if token.kind == K_STRING:
+            text = self._string(at)
+            data = PyUnicode_AsUTF8AndSize(text, &length)
+            return span_units(data, length, decimals, step, field, text)
+        raise TypeError(f"{field}: expected a decimal string, got "
+                        f"{_PY_TYPES[token.kind]}")
+
+    cdef Py_ssize_t _levels(self, tuple path, LevelBatch batch, object side, object side_key,
+                            dict sides, object price, object size) except -1:
+        cdef Py_ssize_t at = self._need(path, _MISSING), entry, n, m, start = batch._count
+        cdef Py_ssize_t field_at
+        cdef int64_t fixed_side = 0
+        cdef Token* token
+        cdef PyObject* found
+        if self.tokens[at].kind != K_ARRAY:
+            raise TypeError(f"{path!r}: expected an array of levels, got "
+                            f"{KINDS[self.tokens[at].kind]}")
+        n = self.tokens[at].count
+        if side is not None:
+            fixed_side = _check_side(side)
+        if start + n > batch._capacity:
+            batch._grow(start + n)
+        entry = at + 1
+        try:
+            for m in range(n):
+                if side is None:
+                    field_at = self._entry_field(entry, side_key, "side")
+                    token = &self.tokens[field_at]
+                    if token.kind == K_OBJECT or token.kind == K_ARRAY:
+                        raise TypeError(f"side: a level's side must be a string, got "
+                                        f"{KINDS[token.kind]}")
+                    # A number is looked up by its text, as the pure twin's str-like numbers.
+                    batch._sides[start + m] = _check_side(sides[
+                        self._span(field_at) if token.kind == K_NUMBER
+                        else self.value_at(field_at)])
+                else:
+                    batch._sides[start + m] = fixed_side
+                batch._prices[start + m] = self._units(
+                    self._entry_field(entry, price, "price"), batch.price_decimals,
+                    batch.price_step, "price")
+                batch._sizes[start + m] = self._units(
+                    self._entry_field(entry, size, "size"), batch.size_decimals,
+                    batch.size_step, "size")
+                entry = self.tokens[entry].next
+        except BaseException:
+            batch._count = start
+            raise
+        batch._count = start + n
+        return n
+
+    cdef object value_at(self, Py_ssize_t at):
+        if self.tokens[at].kind == K_STRING:
+            return self._string(at)
+        return json.loads(self._span(at))
+
+    def levels(self, tuple path, LevelBatch batch, side, price=0, size=1):
+        """Append the array of levels at ``path`` to ``batch`` on ``side``, each level's price
+        and size at ``price`` and ``size`` (indexes of an array, keys of an object); returns
+        how many (the batch is left as it was when a level raises)."""
+        return self._levels(path, batch, side, None, None, price, size)
+
+    def levels_sided(self, tuple path, LevelBatch batch, side, dict sides, price, size):
+        """:meth:`levels` where each level's side is ``sides[level[side]]``."""
+        return self._levels(path, batch, None, side, sides, price, size)
+
+
+_PY_TYPES = (None, "dict", "list", "str", "number", "bool", "bool", "NoneType")
+
+
+cdef int _check_side(object side) except -1:
+    if not PyLong_CheckExact(side) or (side != 0 and side != 1):
+        from liqframe.errors import InvalidValue
+        raise InvalidValue("side", side, "is not BID (0) or ASK (1)")
+    return side
+
+
+def _integer_text(text, path):
+    import re
+    if re.fullmatch(r"-?[0-9]+", text, re.ASCII) is None:
+        raise ValueError(f"{path!r}: {text!r} is not an integer")
+    value = int(text)
+    if not -2**63 <= value < 2**63:
+        raise ValueError(f"{path!r}: {text} is outside 64 bits")
+    return value

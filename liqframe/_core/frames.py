@@ -1,0 +1,285 @@
+"""A venue's JSON frame, parsed once and read by path (pure twin).
+
+A connector's hot path needs a handful of values from each frame (a symbol, sequence ids, a
+checksum) and its book levels as ticks and lots. A :class:`Frame` parses the frame once and
+answers those queries by *path*, a tuple of object keys (str) and array indexes (int, negative
+from the end), without decoding what is not asked for::
+
+    frame = Frame()
+    frame.parse('{"data": {"s": "BTCUSDT", "u": 7, "b": [["100.5", "2"]], "a": []}}')
+    frame.text(("data", "s"))                    # 'BTCUSDT'
+    frame.integer(("data", "u"))                 # 7
+    frame.levels(("data", "b"), batch, BID)      # appends 1 change to a LevelBatch
+
+Rules both twins follow (the compiled one, ``liqframe._core._frames``, reads the UTF-8 bytes in
+place and makes no Python object for what it skips):
+
+- ``parse(data)`` takes str or UTF-8 bytes holding one JSON text, validated in full as
+  :func:`json.loads` does (no NaN/Infinity, no trailing commas, no control characters in
+  strings, valid UTF-8) and nested at most :data:`MAX_DEPTH` deep; anything else raises
+  :class:`json.JSONDecodeError` (a ValueError) and leaves the frame empty.
+  When an object repeats a key, the last value counts.
+- A query's path that leads nowhere (a missing key, an index out of range, a step into a value
+  of the wrong kind) returns ``default`` when one is given and raises ``KeyError(path)``
+  otherwise; a value of the wrong kind raises TypeError naming the path.
+- Numbers keep their text: :meth:`~Frame.integer`, :meth:`~Frame.decimal` and the level
+  readers parse it exactly, never through float.
+- :meth:`~Frame.levels` reads each level's price and size at an index of an array level or a
+  key of an object level; both must be strings or numbers. It raises what
+  :meth:`liqframe.core.LevelBatch.add` raises (InvalidValue naming ``price`` or ``size``), and
+  leaves the batch as it was.
+"""
+
+import json
+import re
+
+from liqframe._core.fixed import to_units
+from liqframe._core.levels import LevelBatch, _check_side, _units
+
+MISSING = object()
+#: Deepest nesting of arrays and objects a frame accepts.
+MAX_DEPTH = 512
+_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
+_INT64 = range(-(2**63), 2**63)
+
+
+class _Number(str):
+    """A JSON number's text, as parsed (numbers are read from their text, never a float)."""
+
+    __slots__ = ("integral",)
+
+
+def _number(text):
+    number = _Number(text)
+    number.integral = True
+    return number
+
+
+def _real(text):
+    number = _Number(text)
+    number.integral = False
+    return number
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _too_deep(root):
+    """True when arrays and objects nest more than MAX_DEPTH deep in ``root``."""
+    level, depth = [root], 0
+    while True:
+        containers = [value for value in level if type(value) in (dict, list)]
+        if not containers:
+            return False
+        depth += 1
+        if depth > MAX_DEPTH:
+            return True
+        level = [item for value in containers
+                 for item in (value.values() if type(value) is dict else value)]
+
+
+def _kind(value):
+    if type(value) is dict:
+        return "object"
+    if type(value) is list:
+        return "array"
+    if type(value) is _Number:
+        return "number"
+    if type(value) is str:
+        return "string"
+    return {True: "true", False: "false", None: "null"}[value]
+
+
+def _plain(value):
+    """``value`` as json.loads makes it (numbers back to int or float)."""
+    if type(value) is _Number:
+        return int(value) if value.integral else float(value)
+    if type(value) is dict:
+        return {key: _plain(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_plain(item) for item in value]
+    return value
+
+
+class Frame:
+    """One JSON frame, parsed once and read by path; see the module docstring."""
+
+    __slots__ = ("_root", "_parsed")
+
+    def __init__(self):
+        self._root, self._parsed = None, False
+
+    def parse(self, data):
+        """Read ``data`` (str or UTF-8 bytes), a whole JSON text; raises
+        json.JSONDecodeError (a ValueError) where it is not valid JSON."""
+        self._parsed = False
+        if isinstance(data, str):
+            data.encode("utf-8")  # lone surrogates: UnicodeEncodeError, as the compiled twin
+            text = data
+        elif isinstance(data, bytes):
+            text = data.decode("utf-8")
+        else:
+            raise TypeError(f"frame: expected str or bytes, got {type(data).__name__}")
+        try:
+            self._root = json.loads(text, parse_int=_number, parse_float=_real,
+                                    parse_constant=_no_constant)
+        except RecursionError:
+            raise json.JSONDecodeError("Nested too deeply", text, 0) from None
+        if _too_deep(self._root):
+            raise json.JSONDecodeError("Nested too deeply", text, 0)
+        self._parsed = True
+
+    # -- finding values ----------------------------------------------------------------------
+
+    def _find(self, path):
+        if type(path) is not tuple:
+            raise TypeError(f"path: expected a tuple, got {type(path).__name__}")
+        if not self._parsed:
+            raise ValueError("frame: nothing parsed (parse failed or was never called)")
+        value = self._root
+        for step in path:
+            if type(step) is str:
+                if type(value) is not dict or step not in value:
+                    return MISSING
+                value = value[step]
+            elif type(step) is int:
+                if type(value) is not list or not -len(value) <= step < len(value):
+                    return MISSING
+                value = value[step]
+            else:
+                raise TypeError(f"path {path!r}: a step must be a str key or an int index, "
+                                f"not {type(step).__name__}")
+        return value
+
+    def _need(self, path, default):
+        value = self._find(path)
+        if value is MISSING and default is MISSING:
+            raise KeyError(path)
+        return value
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def kind(self, path=()):
+        """"object", "array", "string", "number", "true", "false" or "null"; None if absent."""
+        value = self._find(path)
+        return None if value is MISSING else _kind(value)
+
+    def has(self, path):
+        """True when ``path`` leads to a value."""
+        return self._find(path) is not MISSING
+
+    def length(self, path=()):
+        """Members of the object or elements of the array at ``path``."""
+        value = self._need(path, MISSING)
+        if type(value) not in (dict, list):
+            raise TypeError(f"{path!r}: not an object or array")
+        return len(value)
+
+    def text(self, path, default=MISSING):
+        """The string at ``path``; ``default`` (else KeyError) when absent."""
+        value = self._need(path, default)
+        if value is MISSING:
+            return default
+        if type(value) is not str:
+            raise TypeError(f"{path!r}: expected a string, got {_kind(value)}")
+        return value
+
+    def integer(self, path, default=MISSING):
+        """The integer at ``path``, a JSON integer or a string of digits with an optional
+        minus, within 64 bits; ``default`` (else KeyError) when absent."""
+        value = self._need(path, default)
+        if value is MISSING:
+            return default
+        if type(value) is _Number:
+            if not value.integral:
+                raise ValueError(f"{path!r}: {value} is not an integer")
+        elif type(value) is not str:
+            raise TypeError(f"{path!r}: expected an integer, got {_kind(value)}")
+        elif _INTEGER.fullmatch(value) is None:
+            raise ValueError(f"{path!r}: {value!r} is not an integer")
+        number = int(value)
+        if number not in _INT64:
+            raise ValueError(f"{path!r}: {value} is outside 64 bits")
+        return number
+
+    def decimal(self, path, decimals, default=MISSING):
+        """The number at ``path`` (a JSON number or a decimal string) times
+        ``10**decimals``, exactly (:func:`liqframe.core.to_units`); ``default`` (else KeyError)
+        when absent."""
+        value = self._need(path, default)
+        if value is MISSING:
+            return default
+        if not isinstance(value, str):
+            raise TypeError(f"{path!r}: expected a number, got {_kind(value)}")
+        return to_units(str(value), decimals)
+
+    def value(self, path=(), default=MISSING):
+        """The value at ``path`` as json.loads makes it; ``default`` (else KeyError) when
+        absent."""
+        value = self._need(path, default)
+        return default if value is MISSING else _plain(value)
+
+    # -- book levels -------------------------------------------------------------------------
+
+    def levels(self, path, batch, side, price=0, size=1):
+        """Append the array of levels at ``path`` to ``batch`` on ``side``, each level's price
+        and size at ``price`` and ``size`` (indexes of an array, keys of an object); returns
+        how many (the batch is left as it was when a level raises)."""
+        return self._levels(path, batch, side, None, None, price, size)
+
+    def levels_sided(self, path, batch, side, sides, price, size):
+        """:meth:`levels` where each level's side is ``sides[level[side]]``."""
+        if type(sides) is not dict:
+            raise TypeError(f"sides: expected a dict, got {type(sides).__name__}")
+        return self._levels(path, batch, None, side, sides, price, size)
+
+    def _levels(self, path, batch, side, side_key, sides, price, size):
+        if type(batch) is not LevelBatch:
+            raise TypeError(f"batch: expected a LevelBatch, got {type(batch).__name__}")
+        entries = self._need(path, MISSING)
+        if type(entries) is not list:
+            raise TypeError(f"{path!r}: expected an array of levels, got {_kind(entries)}")
+        if side is not None:
+            _check_side(side)
+        parsed = []
+        for entry in entries:
+            if side is None:
+                key = _field(entry, side_key, "side")
+                if type(key) in (dict, list):
+                    raise TypeError(f"side: a level's side must be a string, got {_kind(key)}")
+                which = _check_side(sides[key])
+            else:
+                which = side
+            parsed.append((
+                which,
+                _decimal(_field(entry, price, "price"), batch.price_decimals, batch.price_step,
+                         "price"),
+                _decimal(_field(entry, size, "size"), batch.size_decimals, batch.size_step,
+                         "size")))
+        for which, units_price, units_size in parsed:
+            batch._sides.append(which)
+            batch._prices.append(units_price)
+            batch._sizes.append(units_size)
+        return len(parsed)
+
+
+def _field(entry, field, name):
+    """``entry[field]`` of a level: an index of an array, a key of an object."""
+    if type(entry) is list:
+        if type(field) is not int:
+            raise TypeError(f"{name}: a level array needs an int index, not {field!r}")
+        if not -len(entry) <= field < len(entry):
+            raise IndexError(f"{name}: a level has no element {field!r}")
+        return entry[field]
+    if type(entry) is dict:
+        if type(field) is not str or field not in entry:
+            raise KeyError(field)
+        return entry[field]
+    raise TypeError(f"{name}: a level must be an array or an object, got {_kind(entry)}")
+
+
+def _decimal(value, decimals, step, field):
+    if not isinstance(value, str):
+        raise TypeError(f"{field}: expected a decimal string, got {type(value).__name__}")
+    return _units(str(value), decimals, step, field)
