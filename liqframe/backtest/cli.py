@@ -40,10 +40,8 @@ def add_avellaneda_stoikov(subparsers):
     parser.add_argument("--k", type=float, default=1.5, help="intensity decay k (default 1.5)")
     parser.add_argument("--A", type=float, default=140.0, help="intensity scale A (default 140)")
     parser.add_argument("--symmetric-spread", type=float, metavar="SPREAD",
-                        help="the symmetric strategy's spread (default (2/γ)·ln(1+γ/k))")
-    parser.add_argument("--fresh-quotes", action="store_true",
-                        help="measure a quote's distance from the mid before the step's move "
-                             "instead of after it")
+                        help="the symmetric strategy's spread (default the inventory "
+                             "strategy's average over [0, T], γσ²T/2 + (2/γ)·ln(1+γ/k))")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object and no progress bar")
     parser.set_defaults(handler=cmd_avellaneda_stoikov)
@@ -68,8 +66,7 @@ def cmd_avellaneda_stoikov(args):
                 raise InvalidValue("steps", args.steps, "must be at least 1")
             dt = args.horizon / args.steps
         model = Model(gamma=args.gamma, s0=args.s0, T=args.horizon, sigma=args.sigma, dt=dt,
-                      q0=args.q0, k=args.k, A=args.A, symmetric_spread=args.symmetric_spread,
-                      stale_quotes=not args.fresh_quotes)
+                      q0=args.q0, k=args.k, A=args.A, symmetric_spread=args.symmetric_spread)
         with _progress(2 * model.steps, not args.json) as progress:
             task = progress.add_task("simulating", total=2 * model.steps)
             results = experiment(model, args.paths, args.seed,
@@ -81,8 +78,7 @@ def cmd_avellaneda_stoikov(args):
         document = {
             "model": {"gamma": model.gamma, "s0": model.s0, "T": model.T, "sigma": model.sigma,
                       "dt": model.dt, "steps": model.steps, "q0": model.q0, "k": model.k,
-                      "A": model.A, "symmetric_spread": model.fixed_spread(),
-                      "stale_quotes": model.stale_quotes},
+                      "A": model.A, "symmetric_spread": model.fixed_spread()},
             "paths": args.paths, "seed": args.seed,
             "strategies": {name: result.summary() for name, result in results.items()},
         }
