@@ -186,6 +186,18 @@ def test_bad_levels_leave_the_batch_as_it_was(twin):
     assert batch.changes() == [(0, 150, 200)]
 
 
+@twins
+def test_sides_reads_bids_then_asks_skipping_what_is_absent(twin):
+    frame = frame_of(twin, '[1, {"a": [["2", "1"]]}, {"b": [["1", "3"]], "c": "5"}, "x"]')
+    batch = batch_of(twin, 0, 0)
+    assert frame.sides(batch, (2, "b"), (1, "a")) == 2
+    assert frame.sides(batch, (1, "b"), None) == 0
+    assert batch.changes() == [(0, 1, 3), (1, 2, 1)]
+    with pytest.raises(TypeError):
+        frame.sides(batch, (2, "b"), (2, "c"))
+    assert batch.changes() == [(0, 1, 3), (1, 2, 1)]
+
+
 # -- the twins against json.loads ---------------------------------------------------------
 
 scalars = (st.none() | st.booleans() | st.integers(-(2**70), 2**70)

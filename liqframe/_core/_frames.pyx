@@ -46,6 +46,17 @@ cdef object _MISSING = object()
 MISSING = _MISSING
 
 
+cdef enum:
+    SIDE_NAMES = 8
+
+# The side names of a levels_sided call (their UTF-8 stays valid while the dict holds them).
+ctypedef struct SideNames:
+    Py_ssize_t count
+    const char* texts[SIDE_NAMES]
+    Py_ssize_t lengths[SIDE_NAMES]
+    PyObject* values[SIDE_NAMES]
+
+
 ctypedef struct Token:
     int32_t start   # strings: the byte after the opening quote; others: the first byte
     int32_t end     # strings: the closing quote; others: one past the last byte
@@ -90,6 +101,34 @@ cdef Py_ssize_t _utf8(const uint8_t* s, Py_ssize_t i, Py_ssize_t n) noexcept:
         if s[i + k] & 0xC0 != 0x80:
             return 0
     return need + 1
+
+
+cdef extern from *:
+    """
+    #include <string.h>
+    #include <stdint.h>
+    /* Eight bytes at once: does any need a look (a quote, a backslash, a control
+       character or a non-ASCII byte)? The classic has-zero-byte tests, exact in what
+       they report as absent. */
+    static inline int liqframe_word_special(const unsigned char* p) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+        uint64_t q = w ^ (ones * 0x22), b = w ^ (ones * 0x5C);
+        return (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w)
+               & high ? 1 : 0;
+    }
+    """
+    bint liqframe_word_special(const uint8_t* p) noexcept nogil
+
+
+cdef inline Py_ssize_t _plain_run(const uint8_t* s, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """Skip the string bytes from ``s[i]`` that need no look, eight at a time."""
+    while i + 8 <= n and not liqframe_word_special(s + i):
+        i += 8
+    while i < n and 32 <= s[i] < 128 and s[i] != 34 and s[i] != 92:
+        i += 1
+    return i
 
 
 cdef class Frame:
@@ -176,6 +215,7 @@ cdef class Frame:
                 i += 1
                 token.start = <int32_t>i
                 while True:
+                    i = _plain_run(s, i, n)
                     if i >= n:
                         return self._fail("Unterminated string", token.start - 1)
                     c = s[i]
@@ -525,7 +565,13 @@ cdef class Frame:
 
     cdef Py_ssize_t _levels(self, tuple path, LevelBatch batch, object side, object side_key,
                             dict sides, object price, object size) except -1:
-        cdef Py_ssize_t at = self._need(path, _MISSING), entry, n, m, start = batch._count
+        return self._levels_at(self._need(path, _MISSING), path, batch, side, side_key, sides,
+                               price, size)
+
+    cdef Py_ssize_t _levels_at(self, Py_ssize_t at, tuple path, LevelBatch batch, object side,
+                               object side_key, dict sides, object price,
+                               object size) except -1:
+        cdef Py_ssize_t entry, n, m, start = batch._count
         cdef Py_ssize_t field_at
         cdef int64_t fixed_side = 0
         cdef Token* token
@@ -534,8 +580,12 @@ cdef class Frame:
             raise TypeError(f"{path!r}: expected an array of levels, got "
                             f"{KINDS[self.tokens[at].kind]}")
         n = self.tokens[at].count
+        cdef SideNames names
+        names.count = -1
         if side is not None:
             fixed_side = _check_side(side)
+        else:
+            _side_names(sides, &names)
         if start + n > batch._capacity:
             batch._grow(start + n)
         entry = at + 1
@@ -547,10 +597,7 @@ cdef class Frame:
                     if token.kind == K_OBJECT or token.kind == K_ARRAY:
                         raise TypeError(f"side: a level's side must be a string, got "
                                         f"{KINDS[token.kind]}")
-                    # A number is looked up by its text, as the pure twin's str-like numbers.
-                    batch._sides[start + m] = _check_side(sides[
-                        self._span(field_at) if token.kind == K_NUMBER
-                        else self.value_at(field_at)])
+                    batch._sides[start + m] = self._side(field_at, sides, &names)
                 else:
                     batch._sides[start + m] = fixed_side
                 batch._prices[start + m] = self._units(
@@ -566,6 +613,22 @@ cdef class Frame:
         batch._count = start + n
         return n
 
+    cdef int64_t _side(self, Py_ssize_t at, dict sides, SideNames* names) except -1:
+        """``sides[level side]`` for the side value at ``at``."""
+        cdef Token* token = &self.tokens[at]
+        cdef Py_ssize_t length = token.end - token.start, k
+        if token.kind == K_STRING and not token.flag and names.count >= 0:
+            for k in range(names.count):  # found without making the str
+                if names.lengths[k] == length and \
+                        memcmp(names.texts[k], self.raw + token.start, length) == 0:
+                    return _check_side(<object>names.values[k])
+            raise KeyError(self._string(at))
+        if token.kind == K_OBJECT or token.kind == K_ARRAY:
+            raise TypeError(f"side: a level's side must be a string, got {KINDS[token.kind]}")
+        # A number is looked up by its text, as the pure twin's str-like numbers.
+        return _check_side(sides[self._span(at) if token.kind == K_NUMBER
+                                 else self.value_at(at)])
+
     cdef object value_at(self, Py_ssize_t at):
         if self.tokens[at].kind == K_STRING:
             return self._string(at)
@@ -577,9 +640,46 @@ cdef class Frame:
         how many (the batch is left as it was when a level raises)."""
         return self._levels(path, batch, side, None, None, price, size)
 
+    def sides(self, LevelBatch batch, bids, asks, price=0, size=1):
+        """:meth:`levels` of the bids at path ``bids``, then of the asks at ``asks``; a path
+        that is None or leads nowhere is skipped. Returns how many (all or none)."""
+        cdef Py_ssize_t start = batch._count, at, count = 0
+        try:
+            if bids is not None:
+                at = self._find(bids)
+                if at != NOT_FOUND:
+                    count += self._levels_at(at, bids, batch, 0, None, None, price, size)
+            if asks is not None:
+                at = self._find(asks)
+                if at != NOT_FOUND:
+                    count += self._levels_at(at, asks, batch, 1, None, None, price, size)
+        except BaseException:
+            batch._count = start
+            raise
+        return count
+
     def levels_sided(self, tuple path, LevelBatch batch, side, dict sides, price, size):
         """:meth:`levels` where each level's side is ``sides[level[side]]``."""
         return self._levels(path, batch, None, side, sides, price, size)
+
+
+cdef int _side_names(dict sides, SideNames* names) except -1:
+    """Fill ``names`` with the str keys of ``sides`` and their values; ``count`` -1
+    when the dict is too large or has another key (each side is then looked up in it)."""
+    cdef Py_ssize_t position = 0, k = 0
+    cdef PyObject* key
+    cdef PyObject* value
+    names.count = -1
+    if len(sides) > SIDE_NAMES:
+        return 0
+    while PyDict_Next(sides, &position, &key, &value):
+        if not PyUnicode_CheckExact(<object>key):
+            return 0
+        names.texts[k] = PyUnicode_AsUTF8AndSize(<object>key, &names.lengths[k])
+        names.values[k] = value
+        k += 1
+    names.count = k
+    return 0
 
 
 _PY_TYPES = (None, "dict", "list", "str", "number", "bool", "bool", "NoneType")

@@ -228,6 +228,21 @@ class Frame:
         how many (the batch is left as it was when a level raises)."""
         return self._levels(path, batch, side, None, None, price, size)
 
+    def sides(self, batch, bids, asks, price=0, size=1):
+        """:meth:`levels` of the bids at path ``bids``, then of the asks at ``asks``; a path
+        that is None or leads nowhere is skipped. Returns how many (all or none)."""
+        if type(batch) is not LevelBatch:
+            raise TypeError(f"batch: expected a LevelBatch, got {type(batch).__name__}")
+        start, count = batch.count, 0
+        try:
+            for side, path in ((0, bids), (1, asks)):
+                if path is not None and self._find(path) is not MISSING:
+                    count += self.levels(path, batch, side, price, size)
+        except BaseException:
+            del batch._sides[start:], batch._prices[start:], batch._sizes[start:]
+            raise
+        return count
+
     def levels_sided(self, path, batch, side, sides, price, size):
         """:meth:`levels` where each level's side is ``sides[level[side]]``."""
         if type(sides) is not dict:

@@ -12,7 +12,7 @@ its subscription arguments hold more than channel and instrument, overrides
 import orjson
 
 from liqframe.connectors.base import StreamingConnector
-from liqframe.core import MISMATCH, NO_SEQUENCE, to_units
+from liqframe.core import ASK, BID, MISMATCH, NO_SEQUENCE
 from liqframe.errors import SequenceGap
 
 
@@ -41,36 +41,57 @@ class ArgBooksConnector(StreamingConnector):
     def handle(self, data, received_ns):
         if data == "pong":
             return
-        message = orjson.loads(data)
-        arg = message.get("arg")
-        if arg is None or arg.get("channel") != self.channel or "data" not in message:
-            if message.get("event") == "error":
-                self.events.on_status(False, f"{self.kind}: {message.get('msg')}")
+        frame = self.frame
+        frame.parse(data)
+        if frame.text(CHANNEL, None) != self.channel or not frame.has(DATA):
+            if frame.text(EVENT, None) == "error":
+                self.events.on_status(False, f"{self.kind}: {frame.value(MESSAGE, None)}")
             return
-        feed = self.feeds.get(arg["instId"])
+        feed = self.feeds.get(frame.text(INSTRUMENT))
         if feed is None:
             return
-        snapshot = message.get("action") == "snapshot"
-        verify = self.verify_checksums
-        for entry in message["data"]:
-            sequence = entry.get("seqId", NO_SEQUENCE) if self.sequenced else NO_SEQUENCE
-            event_ns = to_units(entry["ts"], 6) if "ts" in entry else 0
-            published = entry.get("checksum") if verify else None
+        snapshot = frame.text(ACTION, None) == "snapshot"
+        verify, sequenced = self.verify_checksums, self.sequenced
+        for index in range(frame.length(DATA)):
+            bids, asks, seq_id, prev_seq_id, ts, checksum = entry_paths(index)
+            sequence = frame.integer(seq_id, NO_SEQUENCE) if sequenced else NO_SEQUENCE
+            event_ns = frame.decimal(ts, 6, 0)
+            published = frame.integer(checksum, None) if verify else None
+            if not snapshot and not feed.synced:
+                return
+            levels = feed.batch()
+            frame.levels(bids, levels, BID)
+            frame.levels(asks, levels, ASK)
             if snapshot:
-                if not feed.load_message(entry["bids"], entry["asks"], sequence, event_ns,
-                                         published):
+                if not feed.load_checked(levels, sequence, event_ns, published):
                     self.checksum_failed(feed, published, feed.pipe.computed)
                     return
                 continue
-            if not feed.synced:
-                return
-            previous = entry.get("prevSeqId", NO_SEQUENCE) if self.sequenced else NO_SEQUENCE
+            previous = frame.integer(prev_seq_id, NO_SEQUENCE) if sequenced else NO_SEQUENCE
             try:
-                result = feed.apply_message(entry["bids"], entry["asks"], sequence, sequence,
-                                            previous, event_ns, received_ns, published)
+                result = feed.pipe.apply_levels(levels, sequence, sequence, previous, event_ns,
+                                                received_ns, published)
             except SequenceGap as error:
                 self.gap(feed, error)
                 return
             if result == MISMATCH:
                 self.checksum_failed(feed, published, feed.pipe.computed)
                 return
+
+
+# Where the fields of a book message are.
+CHANNEL, INSTRUMENT, ACTION = ("arg", "channel"), ("arg", "instId"), ("action",)
+DATA, EVENT, MESSAGE = ("data",), ("event",), ("msg",)
+
+
+def _entry_paths(index):
+    return tuple(("data", index, field) for field in
+                 ("bids", "asks", "seqId", "prevSeqId", "ts", "checksum"))
+
+
+_ENTRY_PATHS = [_entry_paths(index) for index in range(4)]
+
+
+def entry_paths(index):
+    """Where the ``index``-th data entry's bids, asks, seqId, prevSeqId, ts and checksum are."""
+    return _ENTRY_PATHS[index] if index < 4 else _entry_paths(index)

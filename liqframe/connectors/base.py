@@ -27,6 +27,7 @@ from liqframe.connectors.feed import BookFeed
 from liqframe.connectors.markets import markets_from_options
 from liqframe.connectors.session import Backoff, WebSocketSession
 from liqframe.connectors.stats import FeedStats
+from liqframe.core import Frame
 from liqframe.errors import BookError, ConfigError, OrderError
 
 #: What a malformed frame raises while it is parsed (orjson's JSONDecodeError is a ValueError).
@@ -51,6 +52,9 @@ class StreamingConnector:
         self.verify_checksums = bool(verify_checksums)
         self.backoff = Backoff(reconnect_delay, max_reconnect_delay)
         self.stats = FeedStats()
+        #: The :class:`~liqframe.core.Frame` a venue's :meth:`handle` parses each frame into
+        #: (one, reused: a frame is read whole before the next arrives).
+        self.frame = Frame()
         self.feeds = {}
         self.events = None
         self.session = None

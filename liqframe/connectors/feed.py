@@ -101,6 +101,12 @@ class BookFeed:
         levels = self.batch()
         levels.add(BID, bids, pipe.price, pipe.size)
         levels.add(ASK, asks, pipe.price, pipe.size)
+        return self.load_checked(levels, sequence, event_ns, published)
+
+    def load_checked(self, levels, sequence=NO_SEQUENCE, event_ns=0, published=None):
+        """:meth:`load`, then compare the venue's ``published`` checksum as
+        :meth:`load_message` does."""
+        pipe = self.pipe
         self.load(levels, sequence, event_ns)
         if published is None or pipe.checksum is None:
             return True

@@ -26,6 +26,11 @@ from liqframe.connectors import Market, SnapshotSync, StreamingConnector, signif
 from liqframe.core import ASK, BID, NO_SEQUENCE
 from liqframe_binance.trading import BinanceTrader
 
+# Where a depthUpdate event's fields are in a combined-stream frame.
+EVENT_TYPE, SYMBOL, EVENT_TIME = ("data", "e"), ("data", "s"), ("data", "E")
+FIRST, LAST, PREVIOUS = ("data", "U"), ("data", "u"), ("data", "pu")
+BIDS, ASKS = ("data", "b"), ("data", "a")
+
 
 class BinanceConnector(StreamingConnector):
     """Binance spot depth; ``url`` is the combined-stream endpoint and ``rest_url`` the REST
@@ -79,19 +84,20 @@ class BinanceConnector(StreamingConnector):
         return fetch
 
     def handle(self, data, received_ns):
-        message = orjson.loads(data)
-        event = message.get("data", message)
-        if event.get("e") != "depthUpdate":
+        # The combined endpoint wraps each event: {"stream": ..., "data": {event}}.
+        frame = self.frame
+        frame.parse(data)
+        if frame.text(EVENT_TYPE, None) != "depthUpdate":
             return
-        sync = self.syncs.get(event["s"])
+        sync = self.syncs.get(frame.text(SYMBOL))
         if sync is None:
             return
         feed = sync.feed
         levels = feed.batch()
-        levels.add(BID, event["b"])
-        levels.add(ASK, event["a"])
-        sync.diff((levels, event["U"], event["u"], event.get("pu", NO_SEQUENCE),
-                   event["E"] * 1_000_000, received_ns))
+        frame.sides(levels, BIDS, ASKS)
+        sync.diff((levels, frame.integer(FIRST), frame.integer(LAST),
+                   frame.integer(PREVIOUS, NO_SEQUENCE), frame.integer(EVENT_TIME) * 1_000_000,
+                   received_ns))
         if not feed.synced:
             feed.keep()  # the diff waits in the sync's buffer with this batch
 

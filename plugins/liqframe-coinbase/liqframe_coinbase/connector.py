@@ -22,6 +22,19 @@ from liqframe_coinbase.trading import CoinbaseTrader
 
 URL = "wss://advanced-trade-ws.coinbase.com"
 SIDES = {"bid": BID, "offer": ASK, "ask": ASK}
+SEQUENCE_NUM, CHANNEL, EVENTS = ("sequence_num",), ("channel",), ("events",)
+
+
+def _event_paths(index):
+    return ("events", index, "product_id"), ("events", index, "updates"), ("events", index, "type")
+
+
+_EVENT_PATHS = [_event_paths(index) for index in range(8)]
+
+
+def event_paths(index):
+    """Where the ``index``-th event's product, updates and type are."""
+    return _EVENT_PATHS[index] if index < 8 else _event_paths(index)
 
 
 class CoinbaseConnector(StreamingConnector):
@@ -51,21 +64,23 @@ class CoinbaseConnector(StreamingConnector):
         self.chain.reset()
 
     def handle(self, data, received_ns):
-        message = orjson.loads(data)
-        number = message.get("sequence_num")
+        frame = self.frame
+        frame.parse(data)
+        number = frame.integer(SEQUENCE_NUM, None)
         if number is not None and not self.chain.check(number):
             self.stats.gaps += 1
             for feed in self.feeds.values():
                 self.resync(feed, f"message lost before sequence_num {number}")
-        if message.get("channel") != "l2_data":
+        if frame.text(CHANNEL, None) != "l2_data":
             return
-        for event in message["events"]:
-            feed = self.feeds.get(event["product_id"])
+        for index in range(frame.length(EVENTS)):
+            product, updates, kind = event_paths(index)
+            feed = self.feeds.get(frame.text(product))
             if feed is None:
                 continue
             levels = feed.batch()
-            levels.add_sided(event["updates"], "side", SIDES, "price_level", "new_quantity")
-            if event["type"] == "snapshot":
+            frame.levels_sided(updates, levels, "side", SIDES, "price_level", "new_quantity")
+            if frame.text(kind) == "snapshot":
                 feed.load(levels, event_ns=received_ns)
             elif feed.synced:
                 feed.pipe.apply_levels(levels, NO_SEQUENCE, NO_SEQUENCE, NO_SEQUENCE, 0,

@@ -26,10 +26,20 @@ import json
 import orjson
 
 from liqframe.connectors import Market, StreamingConnector, places
-from liqframe.core import ASK, BID, MISMATCH, NO_SEQUENCE, to_units
+from liqframe.core import ASK, BID, MISMATCH, NO_SEQUENCE
 from liqframe_kraken.trading import KrakenTrader
 
 V1_URL = "wss://ws.kraken.com"
+
+# Paths in a v1 book message [channelID, part(s), "book-N", pair].
+PAIR, STATUS, ERROR = (-1,), ("status",), ("errorMessage",)
+SNAPSHOT_PART, SNAPSHOT = (1,), (1, "as")
+#: By the message's length (one part or two): where its bids, asks, the first bid's and the
+#: first ask's timestamps and the checksum are.
+UPDATE_PATHS = {
+    length: ((last, "b"), (1, "a"), (last, "b", 0, 2), (1, "a", 0, 2), (last, "c"))
+    for length, last in ((4, 1), (5, 2))
+}
 
 
 class KrakenConnector(StreamingConnector):
@@ -74,35 +84,39 @@ class KrakenConnector(StreamingConnector):
     # -- v1 ------------------------------------------------------------------------------------
 
     def _handle_v1(self, data, received_ns):
-        message = orjson.loads(data)
-        if type(message) is not list:
-            if message.get("status") == "error":
-                self.events.on_status(False, f"kraken: {message.get('errorMessage')}")
-            return
-        feed = self.feeds.get(message[-1])
+        frame = self.frame
+        frame.parse(data)
+        feed = self.feeds.get(frame.text(PAIR, None))
         if feed is None:
+            if frame.kind() == "object" and frame.text(STATUS, None) == "error":
+                self.events.on_status(False, f"kraken: {frame.text(ERROR, None)}")
             return
-        first = message[1]
-        if "as" in first:
-            asks, bids = first["as"], first["bs"]
-            sample = (asks or bids)[0] if asks or bids else ["0", "0"]
-            feed.state = (places(sample[0]), places(sample[1]))
-            feed.pipe.checksum = feed.market.checksum("kraken", *feed.state)
-            levels = feed.batch()
-            levels.add(BID, bids)
-            levels.add(ASK, asks)
-            feed.load(levels, event_ns=received_ns)
+        if frame.has(SNAPSHOT):
+            self._snapshot_v1(feed, frame.value(SNAPSHOT_PART), received_ns)
             return
         if not feed.synced:
             return
         # One part ({"a"|"b", "c"}) or two ({"a"}, {"b", "c"}); "c" comes last.
-        last = message[-3]
-        asks, bids, published = first.get("a"), last.get("b"), last.get("c")
-        entries = bids or asks
-        if feed.apply_message(bids, asks, NO_SEQUENCE, NO_SEQUENCE, NO_SEQUENCE,
-                              to_units(entries[0][2], 9) if entries else 0, received_ns,
-                              published if self.verify_checksums else None) == MISMATCH:
-            self.checksum_failed(feed, published, feed.pipe.computed)
+        bids, asks, bid_time, ask_time, published = UPDATE_PATHS[frame.length()]
+        levels = feed.batch()
+        frame.sides(levels, bids, asks)
+        event_ns = frame.decimal(bid_time, 9, None)
+        if event_ns is None:
+            event_ns = frame.decimal(ask_time, 9, 0)
+        if feed.pipe.apply_levels(
+                levels, NO_SEQUENCE, NO_SEQUENCE, NO_SEQUENCE, event_ns, received_ns,
+                frame.integer(published, None) if self.verify_checksums else None) == MISMATCH:
+            self.checksum_failed(feed, frame.integer(published), feed.pipe.computed)
+
+    def _snapshot_v1(self, feed, first, received_ns):
+        asks, bids = first["as"], first["bs"]
+        sample = (asks or bids)[0] if asks or bids else ["0", "0"]
+        feed.state = (places(sample[0]), places(sample[1]))
+        feed.pipe.checksum = feed.market.checksum("kraken", *feed.state)
+        levels = feed.batch()
+        levels.add(BID, bids)
+        levels.add(ASK, asks)
+        feed.load(levels, event_ns=received_ns)
 
     # -- v2 ------------------------------------------------------------------------------------
 
