@@ -14,7 +14,8 @@ import os
 MODULES = {
     "fixed": ("to_units", "from_units"),
     "book": ("L2Book", "BID", "ASK", "NO_SEQUENCE"),
-    "consolidated": ("ConsolidatedBook", "Levels", "Crossing", "DUPLICATE", "CROSSED"),
+    "consolidated": ("ConsolidatedBook", "Levels", "Crossing", "DUPLICATE", "CROSSED",
+                     "BookSink"),
     "l3book": ("L3Book",),
     "matcher": ("Matcher", "FILL_DTYPE", "venue_totals"),
     "router": ("Router", "Rerouter", "Route", "Child", "BUY", "SELL"),

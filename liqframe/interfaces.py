@@ -73,6 +73,10 @@ class VenueEvents(Protocol):
     give it as int64 columns: ``on_book_columns(symbol, sides, prices, sizes, sequence,
     event_ns, received_ns)`` (optional, found with ``getattr``; the connector toolkit's
     :class:`~liqframe.connectors.feed.BookFeed` uses it when present, ``on_delta`` otherwise).
+    A host that keeps each symbol's changes in a :class:`~liqframe.core.ConsolidatedBook` and
+    needs nothing else per message may instead define ``book_sink(symbol)``, returning a
+    :class:`~liqframe.core.BookSink` (or None for that symbol): a compiled BookFeed then applies
+    each message to the consolidated book without a Python call.
     """
 
     def on_snapshot(self, symbol: str, bids: Sequence[tuple[int, int]],

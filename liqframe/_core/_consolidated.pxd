@@ -85,6 +85,22 @@ cdef class ConsolidatedBook:
     cdef int64_t _scan(self, int side)
     cdef bint _is_duplicate(self, Venue* v, int64_t sequence)
     cdef int _after_change(self, int slot, int64_t sequence, bint has_lag, int64_t lag) except -1
+    # apply_many from C: one message's columns (strides in elements) for the venue in slot;
+    # seq -1: no sequence; lag: the message's lag sample when has_lag.
+    cdef int apply_columns(self, int slot, const int64_t* sides, Py_ssize_t s_step,
+                           const int64_t* prices, Py_ssize_t p_step, const int64_t* sizes,
+                           Py_ssize_t q_step, Py_ssize_t n, int64_t seq, bint has_lag,
+                           int64_t lag) except -1
     cdef int _refresh_active(self, int slot) except -1
     cdef int _check_crossing(self) except -1
     cdef int _grow_stride(self) except -1
+
+
+# One venue's feed into a consolidated book: a BookPipe calls apply() without Python.
+cdef class BookSink:
+    cdef readonly ConsolidatedBook book
+    cdef readonly object venue
+    cdef readonly bint lag
+
+    cdef int apply(self, const int64_t* sides, const int64_t* prices, const int64_t* sizes,
+                   Py_ssize_t n, int64_t event_ns, int64_t received_ns) except -1

@@ -607,8 +607,6 @@ cdef class ConsolidatedBook:
         cdef const int64_t* s_data = _column(sides, "sides", &n, &s_step)
         cdef const int64_t* p_data = _column(prices, "prices", &n_prices, &p_step)
         cdef const int64_t* q_data = _column(sizes, "sizes", &n_sizes, &q_step)
-        cdef int64_t small[3 * SMALL_BATCH]
-        cdef int64_t* work = small
         if n_prices != n:
             raise InvalidValue("prices", n_prices,
                                f"entries where sides has {n}: lengths must match")
@@ -619,12 +617,21 @@ cdef class ConsolidatedBook:
             seq = _non_negative(sequence, "sequence")
         if has_lag:
             lag = _lag_sample(event_ns, receive_ns)
+        return self.apply_columns(slot, s_data, s_step, p_data, p_step, q_data, q_step, n,
+                                  seq, has_lag, lag)
+
+    cdef int apply_columns(self, int slot, const int64_t* sides, Py_ssize_t s_step,
+                           const int64_t* prices, Py_ssize_t p_step, const int64_t* sizes,
+                           Py_ssize_t q_step, Py_ssize_t n, int64_t seq, bint has_lag,
+                           int64_t lag) except -1:
+        cdef int64_t small[3 * SMALL_BATCH]
+        cdef int64_t* work = small
         if n > SMALL_BATCH:
             work = <int64_t*>malloc(3 * n * sizeof(int64_t))
             if work == NULL:
                 raise MemoryError()
         try:
-            if self._apply_columns(slot, s_data, s_step, p_data, p_step, q_data, q_step, n,
+            if self._apply_columns(slot, sides, s_step, prices, p_step, sizes, q_step, n,
                                    work, seq):
                 return DUPLICATE
         finally:
@@ -1051,3 +1058,31 @@ cdef class ConsolidatedBook:
                       np.array([r for _, _, r in final], dtype=np.int64).reshape(
                           len(final), columns),
                       np.array(self.venue_ids(), dtype=np.int64))
+
+
+cdef class BookSink:
+    """One venue's feed into a consolidated book; see liqframe._core.consolidated.BookSink."""
+
+    def __init__(self, ConsolidatedBook book, venue, *, lag=True):
+        book._slot(venue)  # an unknown venue fails now
+        self.book, self.venue, self.lag = book, venue, bool(lag)
+
+    cdef int apply(self, const int64_t* sides, const int64_t* prices, const int64_t* sizes,
+                   Py_ssize_t n, int64_t event_ns, int64_t received_ns) except -1:
+        cdef int64_t lag = 0
+        cdef bint has_lag = self.lag and event_ns != 0
+        if has_lag and lq_sub_overflow(received_ns, event_ns, &lag):
+            raise InvalidValue("receive_ns", received_ns, "minus event_ns overflows 64 bits")
+        return self.book.apply_columns(self.book._slot(self.venue), sides, 1, prices, 1, sizes,
+                                       1, n, -1, has_lag, lag)
+
+    def __call__(self, symbol, sides, prices, sizes, sequence=None, event_ns=0,
+                 received_ns=0):
+        """Apply one message of changes (the ``on_book_columns`` signature)."""
+        if self.lag and event_ns:
+            return self.book.apply_many(self.venue, sides, prices, sizes, event_ns=event_ns,
+                                        receive_ns=received_ns)
+        return self.book.apply_many(self.venue, sides, prices, sizes)
+
+    def __repr__(self):
+        return f"BookSink(venue {self.venue!r})"

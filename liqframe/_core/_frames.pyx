@@ -499,8 +499,11 @@ cdef class Frame:
             raise TypeError(f"{path!r}: expected a number, got {KINDS[token.kind]}")
         if not 0 <= decimals <= 18:
             raise ValueError(f"decimals must be between 0 and 18, got {decimals}")
-        return parse_units(self.raw + token.start, token.end - token.start, decimals,
-                           self._span(at))
+        try:  # the text is only made to word an error
+            return parse_units(self.raw + token.start, token.end - token.start, decimals, None)
+        except ValueError:
+            return parse_units(self.raw + token.start, token.end - token.start, decimals,
+                               self._span(at))
 
     def value(self, tuple path=(), default=_MISSING):
         """The value at ``path`` as json.loads makes it; ``default`` (else KeyError) when

@@ -23,6 +23,7 @@ from libc.string cimport memcpy
 
 from liqframe._core._book cimport L2Book
 from liqframe._core._checksum cimport Checksum
+from liqframe._core._consolidated cimport BookSink
 from liqframe._core._fixed cimport parse_units
 
 from liqframe.errors import InvalidValue
@@ -140,6 +141,10 @@ cdef int64_t span_units(const char* data, Py_ssize_t length, int decimals, int64
             raise InvalidValue(field, text, f"is off the grid of step {step}e-{decimals}")
         units = units // step
     return units
+
+
+cdef inline int64_t _nanoseconds(object value) except? -1:
+    return 0 if value is None else value
 
 
 cdef inline object _item(object entry, object key, Py_ssize_t index):
@@ -326,7 +331,11 @@ cdef class BookPipe:
             stats.stale_dropped += 1
             return 0
         stats.applied += 1
-        if self.sink is not None:
+        if type(self.sink) is BookSink:  # straight into the consolidated book, in C
+            (<BookSink>self.sink).apply(levels._sides, levels._prices, levels._sizes,
+                                        levels._count, _nanoseconds(event_ns),
+                                        _nanoseconds(received_ns))
+        elif self.sink is not None:
             if columns is None:
                 columns = levels.columns()
             self.sink(self.symbol, columns[0], columns[1], columns[2],

@@ -730,3 +730,34 @@ def _finalize(pending, heap, limit, final, threshold):
         total, row = pending.pop(abs(key))
         if total >= threshold:
             final.append((key, total, row))
+
+
+class BookSink:
+    """One venue's feed into ``book``: a callable with the ``on_book_columns`` signature
+    ``(symbol, sides, prices, sizes, sequence, event_ns, received_ns)`` that applies each
+    message to ``venue`` with :meth:`ConsolidatedBook.apply_many` (with its lag sample when
+    ``lag`` and the message has an event time, ``event_ns`` 0 meaning none; the sequence is
+    the connector's to check).
+
+    Give one as a :class:`~liqframe.core.BookPipe`'s sink: the compiled pipe then applies each
+    message to the consolidated book in C, with no Python call.
+    """
+
+    __slots__ = ("book", "venue", "lag")
+
+    def __init__(self, book, venue, *, lag=True):
+        if not isinstance(book, ConsolidatedBook):
+            raise TypeError(f"book: expected a ConsolidatedBook, got {type(book).__name__}")
+        book._venue(venue)  # an unknown venue fails now
+        self.book, self.venue, self.lag = book, venue, bool(lag)
+
+    def __call__(self, symbol, sides, prices, sizes, sequence=None, event_ns=0,
+                 received_ns=0):
+        """Apply one message of changes (the ``on_book_columns`` signature)."""
+        if self.lag and event_ns:
+            return self.book.apply_many(self.venue, sides, prices, sizes, event_ns=event_ns,
+                                        receive_ns=received_ns)
+        return self.book.apply_many(self.venue, sides, prices, sizes)
+
+    def __repr__(self):
+        return f"BookSink(venue {self.venue!r})"

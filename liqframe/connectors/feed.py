@@ -15,7 +15,9 @@ compiled. A connector sets ``feed.pipe.checksum`` (a :class:`liqframe.core.check
 and ``feed.pipe.depth`` once. :meth:`BookFeed.apply` takes a batch parsed otherwise (or a list of
 ``(side, price, size)`` tuples) and :meth:`BookFeed.load` a snapshot.
 
-Changes reach the host in one of two ways. Hosts that define the optional
+Changes reach the host in one of three ways. A host that defines ``book_sink(symbol)`` gets
+them in its :class:`~liqframe.core.BookSink`, applied to its consolidated book in C. Hosts that
+define the optional
 ``on_book_columns(symbol, sides, prices, sizes, sequence, event_ns, received_ns)`` get each
 message as three int64 arrays (views, valid during the call: what
 :meth:`~liqframe.core.ConsolidatedBook.apply_many` takes); otherwise each change becomes a
@@ -59,12 +61,19 @@ class BookFeed:
         self.state = None
         #: The batch a connector parses each message into (cleared by :meth:`batch`).
         self.levels = market.batch()
-        columns = getattr(events, "on_book_columns", None)
-        self.pipe = BookPipe(self.book, self.levels, stats, self.symbol,
-                             columns if columns is not None else self._report)
+        self.pipe = BookPipe(self.book, self.levels, stats, self.symbol, self._sink(events))
         #: ``apply_message(bids, asks, first, last, previous, event_ns, received_ns,
         #: published)``: one message in one call, see :class:`~liqframe.core.BookPipe`.
         self.apply_message = self.pipe.apply
+
+    def _sink(self, events):
+        """Where each message's changes go: the host's BookSink for the symbol, else its
+        ``on_book_columns``, else a BookDelta per change."""
+        book_sink = getattr(events, "book_sink", None)
+        sink = book_sink(self.symbol) if book_sink is not None else None
+        if sink is None:
+            sink = getattr(events, "on_book_columns", None)
+        return sink if sink is not None else self._report
 
     def batch(self):
         """:attr:`levels`, emptied for the next message."""
