@@ -19,14 +19,22 @@ result in the file can be traced to the settings that produced it. The other tab
     what happened: venues up and down, resyncs, rejections, reconciliations.
 
 Every write is committed at once (WAL journal), so a process killed even with SIGKILL loses
-nothing it had written; the host writes a fill here *before* it counts it anywhere else. A fill's
-commit is also synced to the disk before :meth:`Store.record_fill` returns, so it survives a
-power loss too; the other tables' commits reach the disk with the next fill's sync or the next
-checkpoint (SQLite's ``synchronous = NORMAL``), which keeps the host's event loop from waiting
-on the disk for every order update. Writes are plain prepared statements: they run on the
-host's loop, so each costs tens of microseconds, not milliseconds.
+nothing it had written; the host writes a fill here *before* it counts it anywhere else. The
+commits themselves do not wait for the disk (SQLite's ``synchronous = NORMAL``): they run on
+the host's event loop as plain prepared statements, tens of microseconds each. Waiting for the
+disk is the job of a thread of the store's own, the :class:`Syncer`: every fill asks it to sync
+the write-ahead log (``fsync``), which it does moments later, off the loop; it also copies the
+log into the database file (a checkpoint) once a second. So a fill survives a crash of the
+process as soon as :meth:`Store.record_fill` returns, and a power loss once the syncer has
+synced it (:meth:`Store.synced` waits for that; :meth:`Store.end_run` and :meth:`Store.close`
+wait for every fill). A fill a power loss did take is fetched again from the venue when the host
+restarts: the catch-up starts after the last trade id *in the file*.
 """
 
+import asyncio
+import os
+import sqlite3
+import threading
 import time
 from decimal import Decimal
 
@@ -48,6 +56,90 @@ OPEN_STATUSES = (OrderStatus.NEW.value, OrderStatus.ACKNOWLEDGED.value,
                  OrderStatus.PARTIALLY_FILLED.value)
 
 
+class Syncer:
+    """A thread that syncs the write-ahead log of the SQLite file at ``path`` to the disk when
+    asked (:meth:`request` returns a ticket, :meth:`wait` blocks until it is served) and
+    checkpoints the log into the database file every ``checkpoint_s`` seconds, through a
+    connection of its own. SQLite runs both without the GIL, so the event loop keeps going."""
+
+    def __init__(self, path, checkpoint_s=1.0):
+        self.path, self.checkpoint_s = path, checkpoint_s
+        self.requested = self.synced = self.checkpoints = 0
+        self.error = None
+        self._closing = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._work, name="liqframe-store-sync",
+                                        daemon=True)
+        self._thread.start()
+
+    def request(self):
+        """Ask for a sync of everything committed so far; returns the ticket to wait for."""
+        with self._cond:
+            self.requested += 1
+            self._cond.notify()
+            return self.requested
+
+    def wait(self, ticket=None, timeout=None):
+        """Block until ``ticket`` (default: every request so far) is synced; True if it is."""
+        with self._cond:
+            ticket = self.requested if ticket is None else ticket
+            self._cond.wait_for(lambda: self.synced >= ticket or self.error is not None,
+                                timeout)
+            return self.synced >= ticket
+
+    def close(self):
+        """Serve what is pending, checkpoint once more, and end the thread."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join()
+
+    def _work(self):
+        db = sqlite3.connect(self.path, check_same_thread=False)
+        try:
+            db.execute("PRAGMA synchronous=NORMAL")  # a checkpoint syncs the log, then the file
+            synced_directory = False
+            next_checkpoint = time.monotonic() + self.checkpoint_s
+            while True:
+                with self._cond:
+                    self._cond.wait_for(lambda: self.requested > self.synced or self._closing,
+                                        max(0.0, next_checkpoint - time.monotonic()))
+                    target, closing = self.requested, self._closing
+                try:
+                    if target > self.synced:
+                        if not synced_directory:  # the log file's own entry, once
+                            _fsync(os.path.dirname(os.path.abspath(self.path)))
+                            synced_directory = True
+                        _fsync(self.path + "-wal")
+                    if closing or time.monotonic() >= next_checkpoint:
+                        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                        self.checkpoints += 1
+                        next_checkpoint = time.monotonic() + self.checkpoint_s
+                except (OSError, sqlite3.Error) as error:
+                    with self._cond:
+                        self.error = error
+                        self._cond.notify_all()
+                    return
+                with self._cond:
+                    self.synced = max(self.synced, target)
+                    self._cond.notify_all()
+                    if closing and self.requested == self.synced:
+                        return
+        finally:
+            db.close()
+
+
+def _fsync(path):
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:  # no log yet (nothing written) or already folded in at close
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class Store:
     """The host's SQLite file. Writes are committed as they happen: a crash loses nothing
     that was written before it."""
@@ -56,9 +148,13 @@ class Store:
         self.path = str(path)
         self.db = sqlite_utils.Database(self.path)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")  # fills sync themselves (record_fill)
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        # checkpoints (which wait for the disk) are the syncer's, off the event loop
+        self.db.execute("PRAGMA wal_autocheckpoint=0")
         self.run_id = None
         self._create()
+        self.syncer = Syncer(self.path)
+        self._ticket = 0  # the latest fill's sync request
 
     def _write(self, sql, rows):
         """Run ``sql`` once per row (a sequence of parameter sequences) and commit."""
@@ -102,6 +198,7 @@ class Store:
 
     def end_run(self, run_id, status):
         self.db["runs"].update(run_id, {"ended_ns": time.time_ns(), "status": status})
+        self.syncer.wait(self.syncer.request())
 
     # -- orders -----------------------------------------------------------------------------
 
@@ -124,10 +221,10 @@ class Store:
     # -- fills ------------------------------------------------------------------------------
 
     def record_fill(self, fill: Fill) -> bool:
-        """Store ``fill`` durably (synced to the disk); False when ``(venue, trade_id)`` is
-        already stored."""
+        """Store ``fill`` (committed: safe from a crash of the process when this returns,
+        synced to the disk moments later by the :class:`Syncer`, see :meth:`synced`); False
+        when ``(venue, trade_id)`` is already stored."""
         conn = self.db.conn
-        conn.execute("PRAGMA synchronous=FULL")
         cursor = conn.execute(
             "INSERT OR IGNORE INTO fills (run_id, venue, trade_id, order_id, symbol, side, "
             "price, size, fee, fee_currency, liquidity, event_ns, recorded_ns) "
@@ -137,8 +234,16 @@ class Store:
              fill.fee_currency, fill.liquidity, fill.event_ns, time.time_ns()])
         inserted = cursor.rowcount == 1
         conn.commit()
-        conn.execute("PRAGMA synchronous=NORMAL")
+        if inserted:
+            self._ticket = self.syncer.request()
         return inserted
+
+    async def synced(self):
+        """Wait, without holding up the event loop, until every fill recorded so far is synced
+        to the disk; True if it is (False if the disk failed: :attr:`Syncer.error`)."""
+        if self.syncer.synced >= self._ticket:
+            return True
+        return await asyncio.to_thread(self.syncer.wait, self._ticket)
 
     def fills(self, venue=None):
         """Every stored fill as a :class:`~liqframe.model.Fill`, in the order recorded."""
@@ -193,4 +298,5 @@ class Store:
                       orjson.dumps(data or {}).decode())])
 
     def close(self):
+        self.syncer.close()
         self.db.close()

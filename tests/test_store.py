@@ -82,3 +82,65 @@ def test_balances_metrics_transfers_events(tmp_path):
     db = store.db
     assert db["metrics"].count == 2 and db["transfers"].count == 1
     assert next(db["events"].rows)["data"] == '{"x":1}'
+
+
+KILLED_WRITER = """
+import sys
+from liqframe.model import Fill
+from liqframe.store import Store
+
+store = Store(sys.argv[1])
+store.start_run("")
+inserted = store.record_fill(Fill(order_id="o1", venue="a", symbol="BTC/USDT", side="buy",
+                                  price=100, size=5, fee="0", fee_currency="USDT",
+                                  liquidity="maker", trade_id="42", event_ns=1))
+print("recorded" if inserted else "refused", flush=True)
+sys.stdin.read()  # killed while waiting here: no close, no checkpoint, no atexit
+"""
+
+
+def test_a_recorded_fill_is_in_the_file_after_the_process_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "killed.db"
+    child = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "recorded"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    assert child.returncode == -signal.SIGKILL
+    reopened = Store(path)  # as a restarted host opens it
+    assert [(f.venue, f.trade_id, f.size) for f in reopened.fills()] == [("a", "42", 5)]
+    assert reopened.last_trade_id("a") == "42"
+    reopened.close()
+
+
+async def test_fills_are_synced_off_the_loop_and_checkpointed_into_the_file(tmp_path):
+    import shutil
+
+    store = Store(tmp_path / "x.db")
+    store.start_run("")
+    assert store.record_fill(fill("1")) and store.record_fill(fill("2"))
+    assert not store.record_fill(fill("2"))  # a duplicate asks for no sync
+    assert await store.synced()
+    assert store.syncer.synced >= store.syncer.requested == 2 and store.syncer.error is None
+    # the syncer's checkpoints (once a second) copy the log into the database file itself:
+    # soon a copy of that file alone, without its -wal, holds both fills
+    from liqframe.testing.world import wait_for
+
+    def file_alone():
+        shutil.copy(tmp_path / "x.db", tmp_path / "alone.db")
+        with sqlite3.connect(tmp_path / "alone.db") as db:
+            try:
+                return db.execute("select trade_id from fills order by id").fetchall()
+            except sqlite3.OperationalError:  # not even the tables are in the file yet
+                return None
+
+    assert await wait_for(lambda: file_alone() == [("1",), ("2",)], timeout=5, interval=0.2)
+    assert store.syncer.checkpoints >= 1
+    store.close()
+    assert not store.syncer._thread.is_alive()
