@@ -21,6 +21,7 @@ from liqframe.plugins import Registry, get_plugin_manager
 from liqframe.testing.web import web_section
 from liqframe.testing.world import wait_for
 from liqframe.web.api import ANSWERS, STREAM
+from liqframe.web.stream import message
 
 USDT = Instrument(base="BTC", quote="USDT", price_increment="0.01", size_increment="0.00001")
 NAMES = ("a", "b", "c")
@@ -287,6 +288,39 @@ async def test_websocket_frames_are_coalesced_and_follow_the_subscription(frozen
                           ("?key=retail-key&depth=6", 400)):
         async with frozen.session.get(frozen.url + "/api/ws" + query) as answer:
             assert answer.status == status, query
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536, 200_000])
+def test_a_pushed_message_is_one_final_unmasked_binary_frame(size):
+    payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    data = message(payload)
+    assert data[0] == 0x80 | 0x2  # FIN, binary
+    assert data[1] & 0x80 == 0  # a server never masks
+    length, start = data[1], 2
+    if length == 126:
+        length, start = int.from_bytes(data[2:4], "big"), 4
+    elif length == 127:
+        length, start = int.from_bytes(data[2:10], "big"), 10
+    assert length == size and data[start:] == payload
+    assert (size < 126) == (start == 2) and (126 <= size < 65536) == (start == 4)
+
+
+async def test_clients_of_one_subscription_get_the_same_bytes(frozen):
+    url = frozen.url.replace("http", "ws") + "/api/ws?key=full-key&channels=book,bbo&depth=4"
+    async with frozen.session.ws_connect(url) as one, frozen.session.ws_connect(url) as two:
+        seen = [{}, {}]
+        for index, ws in enumerate((one, two)):
+            for _ in range(6):
+                message = await ws.receive(timeout=5)
+                assert message.type == aiohttp.WSMsgType.BINARY
+                seen[index][orjson.loads(message.data)["ts_ns"]] = message.data
+        common = set(seen[0]) & set(seen[1])
+        assert len(common) >= 3  # the same pushes reached both
+        for stamp in common:
+            assert seen[0][stamp] == seen[1][stamp]
+            frame = orjson.loads(seen[0][stamp])
+            assert set(frame) == {"type", "ts_ns", "book", "bbo"}
+            assert len(frame["book"]["BTC"]["asks"]) == 4
 
 
 async def test_a_client_that_reads_too_slowly_is_dropped_and_others_keep_up(tmp_path):

@@ -1,21 +1,25 @@
-"""WebSocket pushes: coalesced frames, a bounded queue per client, slow clients dropped.
+"""WebSocket pushes: coalesced frames, the same bytes for every client, slow clients dropped.
 
 :class:`Stream` reads the host's event hub (keeping the latest events for the event log and
 ``/api/events``) and, at most ``push_hz`` times a second, builds one *frame* per distinct
-subscription (tier, channels, depth, asset), serialises it once, and offers the same bytes to
-every client with that subscription. Each client has a queue of ``send_queue`` frames drained
-by its own sender task; a client whose queue is full (it reads more slowly than frames come) is
-disconnected with close code 1008. A frame is built one channel at a time and offered to a few
-clients at a time, with a yield to the event loop in between, so a hundred clients never hold
-the host's loop for long. A newcomer gets its first frame (the current state and the latest
-events) with the next push, built once for every newcomer of the same subscription: a hundred
-clients connecting at once cost one frame, not a hundred.
+subscription (tier, channels, depth, asset), serialises it once, wraps it once as a WebSocket
+message, and writes those same bytes to the connection of every client with that
+subscription: no task, queue or copy per client. Nothing waits for a client: a client whose
+connection still holds more than ``send_queue`` unsent frames (its kernel buffer is full and
+the rest waits in the host's memory: it reads more slowly than frames come) is disconnected
+with close code 1008. A frame is built one channel at a time and written to a few clients at a
+time, with a yield to the event loop in between, so a hundred clients never hold the host's
+loop for long. A newcomer gets its first frame (the current state and the latest events) with
+the next push, built once for every newcomer of the same subscription: a hundred clients
+connecting at once cost one frame, not a hundred. Messages go out uncompressed (the
+connection negotiates no compression): compressing is work per client.
 """
 
 import asyncio
 import collections
 import contextlib
 import socket
+import struct
 import time
 
 import orjson
@@ -27,14 +31,15 @@ from liqframe.web.api import CLIENT, check_depth
 CHANNELS = ("book", "venue_books", "bbo", "venues", "metrics", "balances", "orders", "fills",
             "events")
 DEFAULT_CHANNELS = ("book", "bbo")
-#: Clients offered a frame between two yields to the event loop.
-BATCH = 8
+#: Clients written a frame between two yields to the event loop.
+BATCH = 16
 #: Events kept for the event log (and sent to a client when it connects).
 KEPT_EVENTS = 500
 #: Hub kinds not shown in the event log: too many, or carried by channels of their own.
 QUIET = {"status", "order"}
 #: Kernel send buffer of a WebSocket connection: small enough that a client that stops
-#: reading fills it (and its queue) within seconds, large enough for frames at push_hz.
+#: reading fills it (and then the host's buffer) within seconds, large enough for frames at
+#: push_hz.
 SEND_BUFFER = 256 * 1024
 #: Seconds a dropped client gets to take its close frame before its connection is aborted.
 CLOSE_TIMEOUT = 1.0
@@ -44,21 +49,26 @@ class Subscription(tuple):
     """(tier name, channels, depth, asset): clients with equal subscriptions share frames."""
 
 
+def message(payload):
+    """``payload`` as one unmasked, final, binary WebSocket frame (RFC 6455 section 5.2), the
+    form a server sends: written as is to every client's connection."""
+    size = len(payload)
+    if size < 126:
+        head = struct.pack("!BB", 0x82, size)
+    elif size < 1 << 16:
+        head = struct.pack("!BBH", 0x82, 126, size)
+    else:
+        head = struct.pack("!BBQ", 0x82, 127, size)
+    return head + payload
+
+
 class WsClient:
-    def __init__(self, ws, transport, client, subscription, size):
+    def __init__(self, ws, transport, client, subscription):
         self.ws, self.transport = ws, transport
         self.client, self.subscription = client, subscription
-        self.queue = asyncio.Queue(size)
         self.first = True  # not yet sent its first frame (the state and the latest events)
-        self.sender = None
         self.dropped = None
         self.sent = 0
-
-    async def send_all(self):
-        while True:
-            data = await self.queue.get()
-            await self.ws.send_bytes(data)
-            self.sent += 1
 
 
 class Stream:
@@ -126,16 +136,13 @@ class Stream:
 
     def add(self, ws, transport, client, channels, depth, asset):
         subscription = Subscription((client.tier.name, tuple(channels), depth, asset))
-        member = WsClient(ws, transport, client, subscription, self.send_queue)
-        member.sender = asyncio.create_task(member.send_all(), name="web-send")
+        member = WsClient(ws, transport, client, subscription)
         self.clients.add(member)
         self._wake.set()  # its first frame goes with the next push
         return member
 
     def remove(self, member):
         self.clients.discard(member)
-        if member.sender is not None:
-            member.sender.cancel()
 
     def _drop(self, member, code, message):
         self.remove(member)
@@ -155,12 +162,20 @@ class Stream:
         self._tasks = [t for t in self._tasks if not t.done() or t.get_name() != "web-drop"]
 
     def _offer(self, member, data):
-        try:
-            member.queue.put_nowait(data)
-        except asyncio.QueueFull:
+        """Write ``data`` (a whole WebSocket message) to the client's connection, unless the
+        connection still holds more than ``send_queue`` such messages: then drop the client."""
+        transport = member.transport
+        if transport is None or transport.is_closing() or member.ws.closed:
+            self.remove(member)
+            return
+        waiting = transport.get_write_buffer_size()
+        if waiting > self.send_queue * len(data):
             self.dropped += 1
             self._drop(member, WSCloseCode.POLICY_VIOLATION,
-                       f"client too slow: {member.queue.qsize()} messages unread".encode())
+                       f"client too slow: {waiting // len(data)} messages unread".encode())
+            return
+        transport.write(data)
+        member.sent += 1
 
     # -- frames ----------------------------------------------------------------------------
 
@@ -178,6 +193,10 @@ class Stream:
             frame[channel] = self._channel(channel, subscription, tier, events, fills)
             await asyncio.sleep(0)
         return orjson.dumps(frame)
+
+    async def frame_message(self, subscription, tier, events=None, fills=None):
+        """:meth:`frame_bytes` as a whole WebSocket message (:func:`message`)."""
+        return message(await self.frame_bytes(subscription, tier, events, fills))
 
     def _channel(self, channel, subscription, tier, events, fills):
         _, _, depth, asset = subscription
@@ -216,7 +235,7 @@ class Stream:
             await self.push_once()
 
     async def push_once(self):
-        """Build this period's frames and offer them, a batch of clients at a time: one frame
+        """Build this period's frames and write them, a batch of clients at a time: one frame
         per subscription, and one per subscription for the newcomers (with the latest
         events)."""
         fills, self._new_fills = self._new_fills, []
@@ -226,7 +245,7 @@ class Stream:
             groups.setdefault((member.subscription, member.first), []).append(member)
         offered = 0
         for (subscription, first), members in groups.items():
-            data = await self.frame_bytes(
+            data = await self.frame_message(
                 subscription, members[0].client.tier,
                 self.recent_events(50)[::-1] if first else events, fills)
             for member in members:
@@ -271,7 +290,8 @@ async def websocket(request, stream, context):
     sock = request.transport.get_extra_info("socket") if request.transport else None
     if sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
-    ws = web.WebSocketResponse(timeout=CLOSE_TIMEOUT, max_msg_size=64 * 1024, heartbeat=30)
+    ws = web.WebSocketResponse(timeout=CLOSE_TIMEOUT, max_msg_size=64 * 1024, heartbeat=30,
+                               compress=False)
     await ws.prepare(request)
     member = stream.add(ws, request.transport, client, channels, depth, asset)
     try:
