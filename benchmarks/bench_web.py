@@ -35,7 +35,7 @@ import time
 #: records how late each wake-up is, and a meter of every callback the loop runs (wall time and
 #: the thread's CPU time, so that time the process spent descheduled is told apart from work).
 PROBE = r"""
-import asyncio, asyncio.events, json, sys, time
+import asyncio, asyncio.events, gc, json, sys, time
 
 class Meter:
     def __init__(self):
@@ -44,6 +44,9 @@ class Meter:
     def reset(self):
         self.wall = self.cpu = 0.0
         self.name = ""
+        self.by_name = {}  # callback name -> its longest CPU time
+        self.gc = 0.0  # the longest garbage collection (inside whichever callback it hit)
+        self.gc_start = 0.0
 
 meter = Meter()
 _run = asyncio.events.Handle._run
@@ -60,11 +63,22 @@ def _timed(handle):
     wall, cpu = time.perf_counter(), time.thread_time()
     _run(handle)
     cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
-    if cpu > meter.cpu:
-        meter.cpu, meter.name = cpu, _name(handle)
+    if cpu > 0.0002:
+        name = _name(handle)
+        meter.by_name[name] = max(cpu, meter.by_name.get(name, 0.0))
+        if cpu > meter.cpu:
+            meter.cpu, meter.name = cpu, name
     meter.wall = max(meter.wall, wall)
 
 asyncio.events.Handle._run = _timed
+
+def _collection(phase, info):
+    if phase == "start":
+        meter.gc_start = time.thread_time()
+    else:
+        meter.gc = max(meter.gc, time.thread_time() - meter.gc_start)
+
+gc.callbacks.append(_collection)
 
 async def probe(stats):
     loop = asyncio.get_running_loop()
@@ -89,7 +103,10 @@ async def commands(stats):
                               "p50_ms": data[len(data) // 2] * 1e3,
                               "callback_wall_ms": meter.wall * 1e3,
                               "callback_cpu_ms": meter.cpu * 1e3,
-                              "callback": meter.name}), flush=True)
+                              "callback": meter.name, "gc_ms": meter.gc * 1e3,
+                              "longest": sorted(((round(c * 1e3, 3), n) for n, c in
+                                                 meter.by_name.items()), reverse=True)[:8]}),
+                  flush=True)
 """
 
 HOST_SCRIPT = PROBE + r"""
@@ -298,7 +315,18 @@ def _delay(name, rows, **extra):
                    "p99_ms": median(r["p99_ms"] for r in rows),
                    "longest_callback_wall_ms": median(r["callback_wall_ms"] for r in rows),
                    "longest_callback_cpu_ms": median(r["callback_cpu_ms"] for r in rows),
-                   "longest_callback": max(set(names), key=names.count), **extra}}
+                   "longest_callback": max(set(names), key=names.count),
+                   "longest_gc_ms": max(r["gc_ms"] for r in rows),
+                   "longest_callbacks_cpu_ms": _longest(rows), **extra}}
+
+
+def _longest(rows, count=8):
+    """The callbacks longest in CPU time over all rounds: (ms, name), longest first."""
+    worst = {}
+    for row in rows:
+        for cpu, name in row["longest"]:
+            worst[name] = max(cpu, worst.get(name, 0.0))
+    return sorted(((cpu, name) for name, cpu in worst.items()), reverse=True)[:count]
 
 
 def run(quick=False):

@@ -162,6 +162,41 @@ async def test_quotes_trades_and_stores_what_the_venues_hold(world, tmp_path):
         assert db.execute("select status from runs").fetchall() == [("completed",)]
 
 
+async def test_settled_orders_leave_memory_but_not_the_store(world, tmp_path, monkeypatch):
+    from liqframe.host import orders as orders_module
+
+    monkeypatch.setattr(orders_module, "KEEP_SETTLED", 5)
+    await world.add("a", "BTC/USDT")
+    await world.add("b", "BTC/USDT")
+    lines, unknown, seen_open = [], [], []
+    host = make_host(world.config(host="requote_ticks = 0\n"), tmp_path / "h.db", lines)
+    host.hub.hooks.append(lambda kind, data: unknown.append(data) if kind ==
+                          "fill_unknown_order" else None)
+
+    async def watch():  # the open index agrees with the state of every order kept
+        while True:
+            manager = host.orders
+            if manager is not None:
+                kept = [w.order for w in manager.orders.values() if w.order.status.value in OPEN]
+                seen_open.append(manager.open_orders() == kept)
+                assert manager.counts("a") == sum(o.venue == "a" for o in kept)
+            await asyncio.sleep(0.05)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        assert await host.run(4) == "completed"
+    finally:
+        watcher.cancel()
+    manager = host.orders
+    settled = [w for w in manager.orders.values() if w.order.status.value not in OPEN]
+    assert manager.retired and len(settled) <= 5 + len(manager.slots)
+    assert not manager.retired & set(manager.orders)
+    assert seen_open and all(seen_open)
+    assert unknown == []
+    _, orders = check_agrees_with_venues(world, tmp_path / "h.db", ["a", "b"])
+    assert manager.retired <= set(orders)  # gone from memory, still in the file
+
+
 async def test_a_dropped_venue_resyncs_while_the_others_keep_trading(world, tmp_path):
     await world.add("a", "BTC/USDT")
     b = await world.add("b", "BTC/USDT")

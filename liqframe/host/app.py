@@ -18,6 +18,7 @@ The dashboard and API (and tests) read :meth:`Host.snapshot` and subscribe to
 
 import asyncio
 import contextlib
+import gc
 import inspect
 import time
 
@@ -205,7 +206,7 @@ class Host:
     def _on_fill(self, fill):
         self.orders.on_fill(fill)
         self.portfolio.on_fill(fill)
-        if fill.order_id not in self.orders.orders:
+        if not self.orders.knows(fill.order_id):
             self.hub.event("fill_unknown_order", f"{fill.venue}: fill {fill.trade_id} of an "
                            f"order this host does not know ({fill.order_id})", venue=fill.venue)
         wanted = []
@@ -550,6 +551,7 @@ class Host:
                 return status
             self._build_state()
             self.web = await start_web(self)
+            _freeze_heap()
             self.started = time.monotonic()
             starts = await asyncio.gather(*(self._start_venue(name, connector)
                                             for name, connector in
@@ -572,8 +574,10 @@ class Host:
             await transport.stop()
             if self.market is not None:
                 self.hub.event("run", f"run {self.run_id} {status}")
+            await store.synced()  # every fill on the disk before the run is marked ended
             store.end_run(self.run_id, status)
             store.close()
+            gc.unfreeze()
 
     async def _shut_down(self, running):
         """Stop quoting, cancel every open order, take final fills and balances, stop."""
@@ -602,6 +606,16 @@ class Host:
                 await self.components.venues[name].stop()
             self.market.health[name].status = "stopped"
             self.market.bump()
+
+
+def _freeze_heap():
+    """Leave what exists now (modules, plugins, configuration, the market's set-up: a few
+    hundred thousand objects) out of every later garbage collection, until the run ends. A
+    full collection of that heap takes 20 to 70 ms, and it runs inside whichever callback of
+    the event loop happens to allocate; frozen, a full collection walks only what the run
+    itself made and still holds."""
+    gc.collect()
+    gc.freeze()
 
 
 def _weighted(quotes, weights):

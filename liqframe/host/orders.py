@@ -14,6 +14,7 @@ cancelled, and balances are re-read.
 """
 
 import asyncio
+import collections
 import itertools
 import time
 
@@ -24,6 +25,9 @@ from liqframe.model import Order, OrderStatus, Side
 
 OPEN = (OrderStatus.NEW, OrderStatus.ACKNOWLEDGED, OrderStatus.PARTIALLY_FILLED)
 TERMINAL = (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+#: Settled orders (filled, cancelled, rejected) kept in memory for late reports and fills;
+#: older ones leave memory (not the store), so a long run does not grow without end.
+KEEP_SETTLED = 2000
 
 
 @attrs.define
@@ -34,6 +38,7 @@ class Working:
     filled_by_fills: int = 0
     reason: str = ""
     cancelling: bool = False
+    settled: bool = False  # counted among the settled orders kept in memory
 
 
 class OrderManager:
@@ -43,8 +48,12 @@ class OrderManager:
         self.connectors, self.store, self.hub = connectors, store, hub
         self.market, self.risk = market, list(risk)
         self.prefix, self.requote_ticks = prefix, requote_ticks
-        self.orders = {}  # client id -> Working
+        self.orders = {}  # client id -> Working (the open ones and the latest settled)
         self.slots = {}  # (venue, symbol, side) -> client id of the working order
+        self._open = {}  # client id -> Working, the open orders alone
+        self._settled = collections.deque()  # ids of the settled orders kept, oldest first
+        #: Ids of settled orders no longer kept in memory (a fill of one is not a stranger's).
+        self.retired = set()
         self._busy = set()
         self._tasks = set()
         self._ids = itertools.count(1)
@@ -57,8 +66,8 @@ class OrderManager:
     # -- reads ------------------------------------------------------------------------------
 
     def open_orders(self, venue=None):
-        return [w.order for w in self.orders.values()
-                if w.order.status in OPEN and (venue is None or w.order.venue == venue)]
+        return [w.order for w in self._open.values()
+                if venue is None or w.order.venue == venue]
 
     def snapshot(self):
         """Open orders and counts, for the status display and the API."""
@@ -66,8 +75,32 @@ class OrderManager:
                 "sent": self.sent, "rejected": self.rejected, "cancelled": self.cancelled}
 
     def counts(self, venue):
-        return sum(1 for w in self.orders.values()
-                   if w.order.venue == venue and w.order.status in OPEN)
+        return sum(1 for w in self._open.values() if w.order.venue == venue)
+
+    def knows(self, order_id):
+        """True if ``order_id`` is one of this host's orders (kept in memory or retired)."""
+        return order_id in self.orders or order_id in self.retired
+
+    def _track(self, working):
+        """Keep the open index and the settled orders in step with ``working``'s state."""
+        order = working.order
+        if order.status in OPEN:
+            self._open[order.id] = working
+            return
+        self._open.pop(order.id, None)
+        if working.settled:
+            return
+        working.settled = True
+        self._settled.append(order.id)
+        if len(self._settled) > KEEP_SETTLED:
+            oldest = self._settled.popleft()
+            kept = self.orders.get(oldest)
+            if kept is not None and self.slots.get(
+                    (kept.order.venue, kept.order.symbol, kept.order.side)) == oldest:
+                self._settled.append(oldest)  # still its slot's latest: later
+            elif kept is not None:
+                del self.orders[oldest]
+                self.retired.add(oldest)
 
     # -- resume -----------------------------------------------------------------------------
 
@@ -78,7 +111,8 @@ class OrderManager:
                           side=row["side"], size=row["size"], price=row["price"],
                           status=row["status"], filled=row["filled"],
                           venue_order_id=row["venue_order_id"] or "")
-            self.orders[order.id] = Working(order, filled_by_fills=row["filled"])
+            self.orders[order.id] = working = Working(order, filled_by_fills=row["filled"])
+            self._track(working)
             self.slots[(order.venue, order.symbol, order.side)] = order.id
 
     # -- state changes ------------------------------------------------------------------
@@ -88,6 +122,7 @@ class OrderManager:
         if order == working.order:
             return
         working.order = order
+        self._track(working)
         self.store.save_order(order, venue_order_id=order.venue_order_id,
                               reason=working.reason)
         self.hub.publish("order", attrs.asdict(order))
@@ -207,6 +242,7 @@ class OrderManager:
             self._reject(working, order, working.reason)
             return None
         self.orders[order.id] = working
+        self._track(working)
         if slot is not None:
             self.slots[slot] = order.id
         self.store.save_order(order)  # stored before it leaves: a crash cannot lose it
@@ -235,6 +271,7 @@ class OrderManager:
         self.orders[order.id] = working
         self.rejected += 1
         working.order = attrs.evolve(order, status=OrderStatus.REJECTED)
+        self._track(working)
         self.store.save_order(working.order, reason=reason)
         self.hub.event("rejected", f"{order.venue}: order {order.id} rejected: {reason}",
                        venue=order.venue)

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import sys
 
 from rich.console import Group
 from rich.live import Live
@@ -32,11 +33,17 @@ def summary_table(snapshot, title="liqframe"):
     return table
 
 
+#: The interpreter's switch interval while the status is drawn in its thread: how long the
+#: event loop's thread may wait for the drawing thread to hand over the GIL (default 5 ms).
+SWITCH_INTERVAL_S = 0.0005
+
+
 class LiveStatus:
     """Redraws the status every ``refresh`` seconds while the host runs (terminals only: with
-    output to a file or a pipe nothing is drawn). A redraw costs a few milliseconds of the
-    host's event loop (rich lays out the whole table), so it comes at most once a second, and
-    its two halves (reading the host, drawing) run in separate turns of the loop."""
+    output to a file or a pipe nothing is drawn). The event loop only reads the host into
+    plain rows (tens of microseconds); rich lays out and draws them (about 6 ms) in a thread
+    of its own, which hands the GIL back to the loop's thread within
+    :data:`SWITCH_INTERVAL_S` whenever that thread wants it."""
 
     def __init__(self, console, host, duration, refresh=1.0):
         self.console, self.host, self.duration, self.refresh = console, host, duration, refresh
@@ -44,14 +51,20 @@ class LiveStatus:
                                  TextColumn("{task.description}"), TimeElapsedColumn(),
                                  console=console)
         self.task = self.progress.add_task("starting", total=duration)
+        self.draws = 0  # redraws made by the drawing thread
 
-    def render(self):
+    def read(self):
+        """What the display shows, as plain data (on the loop: it reads the host)."""
         host = self.host
         if host.market is None:
-            snapshot = host.snapshot()
-        else:  # what the display shows, without the rest of a whole snapshot
-            snapshot = {"venues": host.venue_rows(), "elapsed_s": host.elapsed(),
-                        "orders": {"sent": host.orders.sent}, "kill_switch": host.kill}
+            return host.snapshot()
+        return {"venues": host.venue_rows(), "elapsed_s": host.elapsed(),
+                "orders": {"sent": host.orders.sent},
+                "kill_switch": dict(host.kill) if host.kill else None}
+
+    def render(self, snapshot=None):
+        """The display of ``snapshot`` (default: :meth:`read` now); reads nothing else."""
+        snapshot = self.read() if snapshot is None else snapshot
         elapsed = snapshot.get("elapsed_s", 0.0)
         orders = snapshot.get("orders", {})
         kill = snapshot.get("kill_switch")
@@ -66,16 +79,29 @@ class LiveStatus:
         if not self.console.is_terminal:
             yield
             return
+        interval = sys.getswitchinterval()
         with Live(self.render(), console=self.console, auto_refresh=False) as live:
+            drawing = None
+
+            def draw(snapshot):
+                live.update(self.render(snapshot), refresh=True)
+                self.draws += 1
+
             async def redraw():
+                nonlocal drawing
                 while True:
                     await asyncio.sleep(self.refresh)
-                    renderable = self.render()
-                    await asyncio.sleep(0)
-                    live.update(renderable, refresh=True)
+                    drawing = asyncio.ensure_future(asyncio.to_thread(draw, self.read()))
+                    await asyncio.shield(drawing)
 
+            sys.setswitchinterval(min(interval, SWITCH_INTERVAL_S))
             task = asyncio.create_task(redraw())
             try:
                 yield
             finally:
                 task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                if drawing is not None:  # a drawing in progress ends before the display does
+                    await drawing
+                sys.setswitchinterval(interval)

@@ -21,6 +21,10 @@ from liqframe.errors import OrderError
 from liqframe.model import Balance, BookDelta, Fill, Order, Side
 from liqframe_simvenue.server import KEY_HEADER
 
+#: Seconds of messages handled in one turn of the event loop: a backlog (after a pause of the
+#: loop, or a burst from the venue) is worked off a slice at a time, other tasks in between.
+SLICE_S = 0.0005
+
 
 class VenueUnavailable(ConnectionError):
     """The venue cannot be reached, refused the key, or does not trade what it should."""
@@ -154,6 +158,8 @@ class SimVenueConnector:
     async def _read(self):
         """Read messages until the connection ends; returns why it ended."""
         first = True
+        clock = time.perf_counter
+        turn = clock()
         try:
             async for message in self.ws:
                 if message.type != aiohttp.WSMsgType.BINARY and \
@@ -165,6 +171,10 @@ class SimVenueConnector:
                     first = False
                     self.events.on_status(True, "connected" if self.connects == 1
                                           else "reconnected")
+                # messages already received come without a suspension: give way now and then
+                if clock() - turn > SLICE_S:
+                    await asyncio.sleep(0)
+                    turn = clock()
         except (aiohttp.ClientError, OSError) as error:
             return f"connection lost: {error}"
         code = self.ws.close_code if self.ws is not None else None
