@@ -3,22 +3,18 @@
 from libc.stdint cimport int64_t, uint32_t
 
 
-# The `depth` best levels of both sides of a book (BID 0, ASK 1), best first.
-cdef struct Top:
-    const int64_t* prices[2]
-    const int64_t* sizes[2]
-    Py_ssize_t count[2]
-
-
-cdef class Text:
-    cdef char* data
-    cdef Py_ssize_t length
-    cdef object result(self, bint text)
-
-
-# CRC32 of zlib (polynomial 0xEDB88320), slicing by 8.
+# CRC32 of zlib (polynomial 0xEDB88320): carry-less multiplication folding where the CPU
+# has it, slicing by 8 for the rest.
 cdef uint32_t _crc32(const unsigned char* data, Py_ssize_t n) noexcept
-cdef int _read_top(Top* top, object book, Py_ssize_t depth) except -1
+
+
+# Room for a book's top levels and the text printed from them, grown on demand and kept
+# between calls (a checksum is then computed without allocating).
+cdef struct Buffers:
+    Py_ssize_t rows         # levels a side the buffers hold
+    Py_ssize_t number_room  # bytes one printed number (and its separator) may take
+    int64_t* levels         # 4 * rows: bid prices, bid sizes, ask prices, ask sizes
+    char* text
 
 
 # One venue's checksum rule bound to a market's decimals (and printed places).
@@ -27,4 +23,5 @@ cdef class Checksum:
     cdef readonly int price_decimals, size_decimals, price_places, size_places
     cdef readonly Py_ssize_t depth
     cdef int code
+    cdef Buffers buffers
     cdef object compute(self, object book)
