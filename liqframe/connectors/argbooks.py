@@ -12,7 +12,7 @@ its subscription arguments hold more than channel and instrument, overrides
 import orjson
 
 from liqframe.connectors.base import StreamingConnector
-from liqframe.core import ASK, BID, MISMATCH, NO_SEQUENCE
+from liqframe.core import MISMATCH, NO_SEQUENCE
 from liqframe.errors import SequenceGap
 
 
@@ -60,8 +60,7 @@ class ArgBooksConnector(StreamingConnector):
             if not snapshot and not feed.synced:
                 return
             levels = feed.batch()
-            frame.levels(bids, levels, BID)
-            frame.levels(asks, levels, ASK)
+            frame.sides(levels, bids, asks)
             if snapshot:
                 if not feed.load_checked(levels, sequence, event_ns, published):
                     self.checksum_failed(feed, published, feed.pipe.computed)
