@@ -56,6 +56,8 @@ class OrderManager:
         self.retired = set()
         self._busy = set()
         self._tasks = set()
+        self._starts = collections.deque()  # (slot, coroutine) waiting for their turn
+        self._starting = False
         self._ids = itertools.count(1)
         self.sent = self.rejected = self.cancelled = 0
         #: Set by the kill switch: every new order is refused with this reason.
@@ -189,7 +191,17 @@ class OrderManager:
         return working.order
 
     def _spawn(self, slot, coroutine):
+        """Run ``coroutine`` for ``slot`` as a task of its own. The tasks of one tick start a
+        turn of the event loop apart: each first step builds and sends a request (a fraction
+        of a millisecond), and eight of them in one turn would hold the loop that long."""
         self._busy.add(slot)
+        self._starts.append((slot, coroutine))
+        if not self._starting:
+            self._starting = True
+            asyncio.get_running_loop().call_soon(self._start_next)
+
+    def _start_next(self):
+        slot, coroutine = self._starts.popleft()
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
 
@@ -202,6 +214,10 @@ class OrderManager:
                                venue=slot[0])
 
         task.add_done_callback(done)
+        if self._starts:
+            asyncio.get_running_loop().call_soon(self._start_next)
+        else:
+            self._starting = False
 
     async def _replace(self, slot, current, price, size):
         if current is not None:
@@ -314,8 +330,15 @@ class OrderManager:
             self._update(working, status=status)
 
     async def wait_idle(self, timeout=5.0):
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+        """Wait (at most ``timeout`` seconds) until every quote task, started or waiting for
+        its turn, is done."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (self._starts or self._tasks) and loop.time() < deadline:
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=deadline - loop.time())
+            else:
+                await asyncio.sleep(0)
 
     async def cancel_all(self, venues):
         """Cancel every open order on ``venues`` (ours and any the venue lists as open)."""

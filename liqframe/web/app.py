@@ -25,7 +25,7 @@ def make_app(host, web_config):
     """The web application of ``host`` (whose market must be built) for ``web_config``."""
     keyring = Keyring(web_config)
     context = context_of(host, keyring)
-    app = web.Application(middlewares=[api.guard])
+    app = web.Application()
     app[api.HOST], app[api.KEYRING], app[api.CONTEXT] = host, keyring, context
     app[api.OPENAPI] = orjson.dumps(openapi.document(context))
     app[api.ANSWERS] = api.AnswerCache()
@@ -35,7 +35,7 @@ def make_app(host, web_config):
         return await stream.websocket(request, feed, context)
 
     api.add_routes(app)
-    app.router.add_get("/api/ws", ws_handler, name="websocket")
+    app.router.add_get("/api/ws", api.guarded(ws_handler), name="websocket")
     dashboard.add_routes(app)
 
     async def on_startup(app):
