@@ -7,8 +7,9 @@ each venue's rule. Here the book's top levels are copied into int64 buffers (str
 compiled book's levels, ``L2Book.top_into`` for any other book), every number is printed into
 a C buffer in the venue's format and fed straight to a table-driven CRC32 (the zlib
 polynomial), so no Python string is made. A :class:`Checksum` keeps its buffers between calls,
-so checking a compiled book allocates nothing but the result. The formatter factories
-(``fixed_text``, ``trimmed_text``, ``js_text``) and the generic
+so checking a compiled book allocates nothing but the result, and keeps each level's printed
+text too: a venue update changes a few levels, and the others' text is copied, not printed.
+The formatter factories (``fixed_text``, ``trimmed_text``, ``js_text``) and the generic
 ``interleaved_text``/``interleaved_checksum``, which take Python callables, are the twin's.
 """
 import numpy as np
@@ -48,11 +49,6 @@ ASK = 1
 cdef enum:
     C_BID = 0
     C_ASK = 1
-
-cdef enum Format:
-    FIXED = 0     # exactly `places` places
-    TRIMMED = 1   # shortest exact decimal
-    JS = 2        # JavaScript's Number#toString
 
 # Slicing-by-8 tables of the zlib CRC32 polynomial: CRC_TABLE[0] is the classic byte table,
 # CRC_TABLE[k][b] the CRC of byte b followed by k zero bytes, so eight bytes take one step.
@@ -457,15 +453,6 @@ cdef Py_ssize_t _js_shortest(char* out, int64_t units, int decimals) except -1:
     return _js_layout(out, value < 0, significant, k, whole_length - leading + exponent)
 
 
-cdef inline Py_ssize_t _format(char* out, int kind, int64_t units, int decimals,
-                               int places) except -1:
-    if kind == FIXED:
-        return _decimal(out, units, decimals, places, False)
-    if kind == TRIMMED:
-        return _decimal(out, units, decimals, decimals, True)
-    return _js(out, units, decimals)
-
-
 cdef int _places(int decimals, object places) except -1:
     if not 0 <= decimals <= 18:
         raise ValueError(f"decimals must be between 0 and 18, got {decimals}")
@@ -485,21 +472,29 @@ cdef struct Top:
     Py_ssize_t count[2]
 
 
+cdef int _realloc(void** pointer, size_t size) except -1:
+    cdef void* grown = PyMem_Realloc(pointer[0], size)
+    if grown == NULL:
+        raise MemoryError()
+    pointer[0] = grown
+    return 0
+
+
 cdef int _grow(Buffers* buffers, Py_ssize_t rows) except -1:
     """Room for ``rows`` levels a side and the text of all of them (four numbers a level)."""
-    cdef void* levels
-    cdef void* text
+    cdef size_t text_room
     rows = max(rows, 1)
     if rows <= buffers.rows:
         return 0
-    levels = PyMem_Realloc(buffers.levels, rows * 4 * sizeof(int64_t))
-    if levels == NULL:
-        raise MemoryError()
-    buffers.levels = <int64_t*>levels
-    text = PyMem_Realloc(buffers.text, rows * 4 * buffers.number_room + 64)
-    if text == NULL:
-        raise MemoryError()
-    buffers.text = <char*>text
+    # The previous call's levels and pieces are laid out by the old row count: forgotten.
+    buffers.last_count[0] = buffers.last_count[1] = 0
+    text_room = rows * 4 * buffers.number_room + 64
+    _realloc(<void**>&buffers.levels, rows * 4 * sizeof(int64_t))
+    _realloc(<void**>&buffers.last_levels, rows * 4 * sizeof(int64_t))
+    _realloc(<void**>&buffers.pieces, rows * 4 * sizeof(Py_ssize_t))
+    _realloc(<void**>&buffers.last_pieces, rows * 4 * sizeof(Py_ssize_t))
+    _realloc(<void**>&buffers.text, text_room)
+    _realloc(<void**>&buffers.last_text, text_room)
     buffers.rows = rows
     return 0
 
@@ -507,7 +502,24 @@ cdef int _grow(Buffers* buffers, Py_ssize_t rows) except -1:
 cdef void _release(Buffers* buffers) noexcept:
     PyMem_Free(buffers.levels)
     PyMem_Free(buffers.text)
-    buffers.levels, buffers.text, buffers.rows = NULL, NULL, 0
+    PyMem_Free(buffers.pieces)
+    PyMem_Free(buffers.last_levels)
+    PyMem_Free(buffers.last_text)
+    PyMem_Free(buffers.last_pieces)
+    buffers.levels, buffers.text, buffers.pieces = NULL, NULL, NULL
+    buffers.last_levels, buffers.last_text, buffers.last_pieces = NULL, NULL, NULL
+    buffers.rows = buffers.last_count[0] = buffers.last_count[1] = 0
+
+
+cdef void _keep(Buffers* buffers, const Top* top) noexcept:
+    """This call's levels, text and pieces become the previous call's (the buffers swap)."""
+    cdef int64_t* levels = buffers.levels
+    cdef char* text = buffers.text
+    cdef Py_ssize_t* pieces = buffers.pieces
+    buffers.levels, buffers.last_levels = buffers.last_levels, levels
+    buffers.text, buffers.last_text = buffers.last_text, text
+    buffers.pieces, buffers.last_pieces = buffers.last_pieces, pieces
+    buffers.last_count[0], buffers.last_count[1] = top.count[0], top.count[1]
 
 
 cdef inline void _point(Top* top, const Buffers* buffers) noexcept:
@@ -550,43 +562,110 @@ cdef int _read_top(Top* top, object book, Py_ssize_t depth, Buffers* buffers) ex
 
 # -- the venues' strings -----------------------------------------------------------------------
 
-cdef Py_ssize_t _kraken_text(char* out, const Top* top, int price_extra,
-                             int size_extra) noexcept:
-    cdef Py_ssize_t n = 0, i
-    cdef int side
-    for side in range(C_ASK, C_BID - 1, -1):  # asks first
-        for i in range(top.count[side]):
-            n += _digits(out + n, top.prices[side][i], price_extra)
-            n += _digits(out + n, top.sizes[side][i], size_extra)
-    return n
-
-
-cdef Py_ssize_t _interleaved_text(char* out, const Top* top, int kind, int price_decimals,
-                                  int size_decimals, int price_places, int size_places,
-                                  bint negative_asks) except -1:
-    cdef Py_ssize_t i, n = 0, rows = max(top.count[C_BID], top.count[C_ASK])
-    cdef int side
-    cdef int64_t size
-    for i in range(rows):
-        for side in range(2):  # C_BID then C_ASK
-            if i >= top.count[side]:
-                continue
-            size = top.sizes[side][i]
-            if negative_asks and side == C_ASK:
-                size = -size
-            n += _format(out + n, kind, top.prices[side][i], price_decimals, price_places)
-            out[n] = c':'
-            n += _format(out + n + 1, kind, size, size_decimals, size_places) + 1
-            out[n] = c':'
-            n += 1
-    return n - 1 if n else 0  # without the last separator
-
-
 cdef enum Kind:
     KRAKEN = 0
     OKX = 1
     BITGET = 2
     BITFINEX = 3
+
+
+# One venue's rule: how a level is printed.
+cdef struct Rule:
+    int code
+    int price_decimals, size_decimals, price_places, size_places
+
+
+cdef Py_ssize_t _print_level(char* out, const Rule* rule, int side, int64_t price,
+                             int64_t size) except -1:
+    """One level's piece of the venue's string: Kraken's price and size digits, the others'
+    ``price:size``. Up to 8 bytes past it may be written."""
+    cdef Py_ssize_t n
+    if rule.code == KRAKEN:
+        n = _digits(out, price, rule.price_places - rule.price_decimals)
+        return n + _digits(out + n, size, rule.size_places - rule.size_decimals)
+    if rule.code == OKX:
+        n = _decimal(out, price, rule.price_decimals, rule.price_decimals, True)
+        out[n] = c':'
+        return n + 1 + _decimal(out + n + 1, size, rule.size_decimals, rule.size_decimals, True)
+    if rule.code == BITGET:
+        n = _decimal(out, price, rule.price_decimals, rule.price_places, False)
+        out[n] = c':'
+        return n + 1 + _decimal(out + n + 1, size, rule.size_decimals, rule.size_places, False)
+    if side == C_ASK:  # Bitfinex's asks have negative sizes
+        size = -size
+    n = _js(out, price, rule.price_decimals)
+    out[n] = c':'
+    return n + 1 + _js(out + n + 1, size, rule.size_decimals)
+
+
+cdef inline void _copy(char* out, const char* source, Py_ssize_t n) noexcept:
+    """Copy ``n`` bytes 16 at a time (a fixed-size memcpy is two moves, no library call): up
+    to 15 bytes past them are read and written, within both text buffers' spare room."""
+    while n > 0:
+        memcpy(out, source, 16)
+        out += 16
+        source += 16
+        n -= 16
+
+
+cdef inline Py_ssize_t _level(char* out, Py_ssize_t at, const Rule* rule, Buffers* buffers,
+                              const Top* top, int side, Py_ssize_t rank,
+                              Py_ssize_t* last) except -1:
+    """Put the piece of level ``rank`` of ``side`` at ``out + at``, returning its length:
+    copied from the previous call's text when a level there had the same price and size (the
+    text depends on nothing else), else printed. ``last`` walks the previous call's levels of
+    that side: both tops are best first, so a level's match lies at or after the one before's,
+    whichever ranks levels moved by (an unsorted top only finds fewer matches)."""
+    cdef int64_t price = top.prices[side][rank], size = top.sizes[side][rank]
+    cdef const int64_t* last_prices = buffers.last_levels + 2 * side * buffers.rows
+    cdef const int64_t* last_sizes = last_prices + buffers.rows
+    cdef Py_ssize_t j = last[0], count = buffers.last_count[side], length
+    cdef Py_ssize_t* piece = buffers.pieces + 2 * (side * buffers.rows + rank)
+    cdef const Py_ssize_t* kept
+    if side == C_BID:
+        while j < count and last_prices[j] > price:
+            j += 1
+    else:
+        while j < count and last_prices[j] < price:
+            j += 1
+    if j < count and last_prices[j] == price and last_sizes[j] == size:
+        kept = buffers.last_pieces + 2 * (side * buffers.rows + j)
+        length = kept[1]
+        _copy(out + at, buffers.last_text + kept[0], length)
+        j += 1
+    else:
+        length = _print_level(out + at, rule, side, price, size)
+    last[0] = j
+    piece[0], piece[1] = at, length
+    return length
+
+
+cdef Py_ssize_t _kraken_text(const Rule* rule, Buffers* buffers, const Top* top) except -1:
+    cdef Py_ssize_t n = 0, i, last
+    cdef int side
+    for side in range(C_ASK, C_BID - 1, -1):  # asks first
+        last = 0
+        for i in range(top.count[side]):
+            n += _level(buffers.text, n, rule, buffers, top, side, i, &last)
+    return n
+
+
+cdef Py_ssize_t _interleaved_text(const Rule* rule, Buffers* buffers,
+                                  const Top* top) except -1:
+    cdef Py_ssize_t i, n = 0, rows = max(top.count[C_BID], top.count[C_ASK])
+    cdef Py_ssize_t last[2]
+    cdef int side
+    cdef char* out = buffers.text
+    last[0] = last[1] = 0
+    for i in range(rows):
+        for side in range(2):  # C_BID then C_ASK
+            if i >= top.count[side]:
+                continue
+            n += _level(out, n, rule, buffers, top, side, i, &last[side])
+            out[n] = c':'
+            n += 1
+    return n - 1 if n else 0  # without the last separator
+
 
 cdef dict _KIND_CODES = {"kraken": KRAKEN, "okx": OKX, "bitget": BITGET, "bitfinex": BITFINEX}
 
@@ -598,31 +677,33 @@ cdef object _compute(int code, object book, int price_decimals, int size_decimal
     cdef Top top
     cdef Py_ssize_t n
     cdef uint32_t crc
+    cdef Rule rule
+    rule.code, rule.price_decimals, rule.size_decimals = code, price_decimals, size_decimals
+    if code == OKX or code == BITFINEX:  # their numbers have no fixed places
+        price_places, size_places = price_decimals, size_decimals
+    rule.price_places, rule.size_places = price_places, size_places
     _read_top(&top, book, depth, buffers)
     if code == KRAKEN:
-        n = _kraken_text(buffers.text, &top, price_places - price_decimals,
-                         size_places - size_decimals)
+        n = _kraken_text(&rule, buffers, &top)
         if text:
-            return buffers.text[:n].decode("ascii") if n else ""
-        return PyLong_FromUnsignedLong(_crc32(<const unsigned char*>buffers.text, n))
-    if code == OKX:
-        n = _interleaved_text(buffers.text, &top, TRIMMED, price_decimals, size_decimals,
-                              price_decimals, size_decimals, False)
-    elif code == BITGET:
-        n = _interleaved_text(buffers.text, &top, FIXED, price_decimals, size_decimals,
-                              price_places, size_places, False)
+            result = buffers.text[:n].decode("ascii") if n else ""
+        else:
+            result = PyLong_FromUnsignedLong(_crc32(<const unsigned char*>buffers.text, n))
     else:
-        n = _interleaved_text(buffers.text, &top, JS, price_decimals, size_decimals,
-                              price_decimals, size_decimals, True)
-    crc = _crc32(<const unsigned char*>buffers.text, n)
-    return PyLong_FromLong(<int32_t>crc)  # the venues publish it signed
+        n = _interleaved_text(&rule, buffers, &top)
+        crc = _crc32(<const unsigned char*>buffers.text, n)
+        result = PyLong_FromLong(<int32_t>crc)  # the venues publish it signed
+    _keep(buffers, &top)
+    return result
 
 
 cdef inline void _prepare(Buffers* buffers, int price_places, int size_places) noexcept:
     # A number is at most a sign, 20 digits, a point and its places (a JavaScript number:
     # 17 digits, "0.000000" or an exponent), then a separator; the printing may write 8
     # bytes past the end.
-    buffers.rows, buffers.levels, buffers.text = 0, NULL, NULL
+    buffers.levels, buffers.text, buffers.pieces = NULL, NULL, NULL
+    buffers.last_levels, buffers.last_text, buffers.last_pieces = NULL, NULL, NULL
+    buffers.rows = buffers.last_count[0] = buffers.last_count[1] = 0
     buffers.number_room = max(price_places, size_places) + 40
 
 
