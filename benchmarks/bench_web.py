@@ -288,10 +288,11 @@ async def rest_rate(url, seconds, connections=32, path="api/book?depth=20"):
     return sum(counts) / (time.perf_counter() - start)
 
 
-async def websocket_rates(url, clients, seconds, connected=None):
-    """Frames per second each of ``clients`` WebSocket clients receives; ``connected`` (a
-    blocking function) is called in a thread once they are all connected and the frames
-    queued meanwhile are read, just before the counting starts."""
+async def websocket_rates(url, clients, seconds, connected=None, finished=None):
+    """Frames per second each of ``clients`` WebSocket clients receives; ``connected`` and
+    ``finished`` (blocking functions) are called in a thread once they are all connected and
+    the frames queued meanwhile are read, just before the counting starts, and when it ends,
+    before they leave."""
     import aiohttp
 
     counts = [0] * clients
@@ -318,6 +319,8 @@ async def websocket_rates(url, clients, seconds, connected=None):
         await asyncio.gather(*(reader(i, ws, start, start + seconds)
                                for i, ws in enumerate(sockets)))
         await starting
+        if finished is not None:
+            await asyncio.to_thread(finished)
         for ws in sockets:
             await ws.close()
     return [c / seconds for c in counts]
@@ -376,14 +379,17 @@ def run(quick=False):
                 connecting.append(ask("report"))
                 ask("reset")
 
+            def finished():  # until now, before the hundred leave at once
+                loaded.append(ask("report"))
+
             for _ in range(rounds):
                 rest.append(asyncio.run(rest_rate(host.url, seconds)))
                 ask("reset")
                 time.sleep(seconds)
                 idle.append(ask("report"))
                 ask("reset")
-                rates = asyncio.run(websocket_rates(host.url, clients, seconds, connected))
-                loaded.append(ask("report"))
+                rates = asyncio.run(websocket_rates(host.url, clients, seconds, connected,
+                                                    finished))
                 ws_rates.append(statistics.median(rates))
         finally:
             for process in (host, control, venues):

@@ -19,19 +19,22 @@ result in the file can be traced to the settings that produced it. The other tab
     what happened: venues up and down, resyncs, rejections, reconciliations.
 
 Every write is committed at once (WAL journal), so a process killed even with SIGKILL loses
-nothing it had written; the host writes a fill here *before* it counts it anywhere else. The
-commits themselves do not wait for the disk (SQLite's ``synchronous = NORMAL``): they run on
-the host's event loop as plain prepared statements, tens of microseconds each. Waiting for the
-disk is the job of a thread of the store's own, the :class:`Syncer`: every fill asks it to sync
-the write-ahead log (``fsync``), which it does moments later, off the loop; it also copies the
-log into the database file (a checkpoint) once a second. So a fill survives a crash of the
-process as soon as :meth:`Store.record_fill` returns, and a power loss once the syncer has
-synced it (:meth:`Store.synced` waits for that; :meth:`Store.end_run` and :meth:`Store.close`
-wait for every fill). A fill a power loss did take is fetched again from the venue when the host
-restarts: the catch-up starts after the last trade id *in the file*.
+nothing it had written; the host writes a fill here *before* it counts it anywhere else. None
+of it runs on the host's event loop. The store's :class:`Writer` thread owns the one writing
+connection: writes are queued in order and committed by the batch, and only a fill waits for
+its commit (the host must know whether it is new), a fraction of a millisecond. The commits do
+not wait for the disk (SQLite's ``synchronous = NORMAL``); a second thread, the
+:class:`Syncer`, syncs the write-ahead log after each fill (``fsync``) and copies the log into
+the database file (a checkpoint) once a second. So a fill survives a crash of the process as
+soon as :meth:`Store.record_fill` returns, and a power loss once the syncer has synced it
+(:meth:`Store.synced` waits for that; :meth:`Store.end_run` and :meth:`Store.close` wait for
+every fill). A fill a power loss did take is fetched again from the venue when the host
+restarts: the catch-up starts after the last trade id *in the file*. Reads see every write
+queued before them (they wait for the writer to catch up).
 """
 
 import asyncio
+import collections
 import os
 import sqlite3
 import threading
@@ -54,23 +57,143 @@ ORDER_UPSERT = (
                 if c not in ("id", "run_id", "created_ns")))
 OPEN_STATUSES = (OrderStatus.NEW.value, OrderStatus.ACKNOWLEDGED.value,
                  OrderStatus.PARTIALLY_FILLED.value)
+FILL_INSERT = (
+    "INSERT OR IGNORE INTO fills (run_id, venue, trade_id, order_id, symbol, side, price, "
+    "size, fee, fee_currency, liquidity, event_ns, recorded_ns) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+TRANSFER_UPSERT = (
+    "INSERT INTO transfers (id, run_id, ts_ns, asset, amount, source, destination, status) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET ts_ns = excluded.ts_ns, "
+    "amount = excluded.amount, source = excluded.source, "
+    "destination = excluded.destination, status = excluded.status")
 
 
-class Syncer:
+class _Worker:
+    """A daemon thread running ``_work`` until :meth:`close`; ``_cond`` guards its state."""
+
+    name = "liqframe-store"
+
+    def _start(self):
+        self._closing = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._work, name=self.name, daemon=True)
+        self._thread.start()
+
+    def close(self):
+        """Finish what is pending, then end the thread."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join()
+
+
+class _Waiter:
+    """One queued write somebody waits for: its row count and last row id once committed."""
+
+    __slots__ = ("done", "rowcount", "lastrowid", "error")
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.rowcount = self.lastrowid = self.error = None
+
+
+class Writer(_Worker):
+    """The store's writing connection, in a thread of its own. :meth:`put` queues a statement
+    (run once per row of parameters); the thread runs what is queued in order and commits it
+    as one batch; :meth:`call` queues one and blocks until it is committed. After a batch that
+    holds a fill it asks ``syncer`` to sync. A statement that fails is reported in
+    :attr:`error` (and raised to its caller if it waits); the rest of the batch is kept."""
+
+    name = "liqframe-store-write"
+
+    def __init__(self, path, syncer):
+        self.path, self.syncer = path, syncer
+        self.batches = 0
+        self.error = None
+        #: The syncer's ticket covering every fill committed so far.
+        self.ticket = 0
+        self._queue = collections.deque()
+        self._start()
+
+    def put(self, sql, rows, *, fill=False, waiter=None):
+        with self._cond:
+            if self._closing:
+                raise RuntimeError("the store is closed")
+            self._queue.append((sql, rows, fill, waiter))
+            self._cond.notify()
+
+    def call(self, sql, params, *, fill=False):
+        """Run ``sql`` once with ``params`` and wait for its commit; the waiter has its row
+        count and last row id (``sql`` None: only wait for everything queued before)."""
+        waiter = _Waiter()
+        self.put(sql, [params] if sql is not None else None, fill=fill, waiter=waiter)
+        waiter.done.wait()
+        if waiter.error is not None:
+            raise waiter.error
+        return waiter
+
+    def flush(self):
+        """Block until everything queued so far is committed."""
+        self.call(None, None)
+
+    def _work(self):
+        db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA wal_autocheckpoint=0")  # the syncer's, off this thread too
+        try:
+            while True:
+                with self._cond:
+                    self._cond.wait_for(lambda: self._queue or self._closing)
+                    batch = list(self._queue)
+                    self._queue.clear()
+                    if not batch and self._closing:
+                        return
+                self._run(db, batch)
+        finally:
+            db.close()
+
+    def _run(self, db, batch):
+        waiters, fills = [], False
+        for sql, rows, fill, waiter in batch:
+            try:
+                if sql is not None:
+                    cursor = db.execute(sql, rows[0]) if len(rows) == 1 else \
+                        db.executemany(sql, rows)
+                    if waiter is not None:
+                        waiter.rowcount, waiter.lastrowid = cursor.rowcount, cursor.lastrowid
+                    fills = fills or fill
+            except sqlite3.Error as error:
+                self.error = error
+                if waiter is not None:
+                    waiter.error = error
+            if waiter is not None:
+                waiters.append(waiter)
+        try:
+            db.commit()
+        except sqlite3.Error as error:
+            self.error = error
+            for waiter in waiters:
+                waiter.error = waiter.error or error
+        if fills:
+            self.ticket = self.syncer.request()
+        self.batches += 1
+        for waiter in waiters:
+            waiter.done.set()
+
+
+class Syncer(_Worker):
     """A thread that syncs the write-ahead log of the SQLite file at ``path`` to the disk when
     asked (:meth:`request` returns a ticket, :meth:`wait` blocks until it is served) and
     checkpoints the log into the database file every ``checkpoint_s`` seconds, through a
     connection of its own. SQLite runs both without the GIL, so the event loop keeps going."""
 
+    name = "liqframe-store-sync"
+
     def __init__(self, path, checkpoint_s=1.0):
         self.path, self.checkpoint_s = path, checkpoint_s
         self.requested = self.synced = self.checkpoints = 0
         self.error = None
-        self._closing = False
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._work, name="liqframe-store-sync",
-                                        daemon=True)
-        self._thread.start()
+        self._start()
 
     def request(self):
         """Ask for a sync of everything committed so far; returns the ticket to wait for."""
@@ -86,13 +209,6 @@ class Syncer:
             self._cond.wait_for(lambda: self.synced >= ticket or self.error is not None,
                                 timeout)
             return self.synced >= ticket
-
-    def close(self):
-        """Serve what is pending, checkpoint once more, and end the thread."""
-        with self._cond:
-            self._closing = True
-            self._cond.notify()
-        self._thread.join()
 
     def _work(self):
         db = sqlite3.connect(self.path, check_same_thread=False)
@@ -146,7 +262,7 @@ class Store:
 
     def __init__(self, path):
         self.path = str(path)
-        self.db = sqlite_utils.Database(self.path)
+        self.db = sqlite_utils.Database(self.path)  # the tables, then reads only
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         # checkpoints (which wait for the disk) are the syncer's, off the event loop
@@ -154,13 +270,15 @@ class Store:
         self.run_id = None
         self._create()
         self.syncer = Syncer(self.path)
-        self._ticket = 0  # the latest fill's sync request
+        self.writer = Writer(self.path, self.syncer)
 
     def _write(self, sql, rows):
-        """Run ``sql`` once per row (a sequence of parameter sequences) and commit."""
-        conn = self.db.conn
-        conn.executemany(sql, rows)
-        conn.commit()
+        """Queue ``sql`` to run once per row (a sequence of parameter sequences)."""
+        self.writer.put(sql, rows)
+
+    def flush(self):
+        """Wait until every write queued so far is committed (reads do it themselves)."""
+        self.writer.flush()
 
     def _create(self):
         db = self.db
@@ -190,14 +308,14 @@ class Store:
     # -- runs -------------------------------------------------------------------------------
 
     def start_run(self, config_text):
-        table = self.db["runs"]
-        table.insert({"started_ns": time.time_ns(), "ended_ns": None, "config": config_text,
-                      "status": "running"})
-        self.run_id = table.last_pk
+        self.run_id = self.writer.call(
+            "INSERT INTO runs (started_ns, ended_ns, config, status) VALUES (?, ?, ?, ?)",
+            (time.time_ns(), None, config_text, "running")).lastrowid
         return self.run_id
 
     def end_run(self, run_id, status):
-        self.db["runs"].update(run_id, {"ended_ns": time.time_ns(), "status": status})
+        self.writer.call("UPDATE runs SET ended_ns = ?, status = ? WHERE id = ?",
+                         (time.time_ns(), status, run_id))
         self.syncer.wait(self.syncer.request())
 
     # -- orders -----------------------------------------------------------------------------
@@ -212,6 +330,7 @@ class Store:
 
     def orders(self, *, open_only=False):
         """Every stored order row as a dict (open ones only with ``open_only``)."""
+        self.flush()
         if open_only:
             marks = ", ".join("?" * len(OPEN_STATUSES))
             return list(self.db.query(f"SELECT * FROM orders WHERE status IN ({marks}) "
@@ -224,30 +343,24 @@ class Store:
         """Store ``fill`` (committed: safe from a crash of the process when this returns,
         synced to the disk moments later by the :class:`Syncer`, see :meth:`synced`); False
         when ``(venue, trade_id)`` is already stored."""
-        conn = self.db.conn
-        cursor = conn.execute(
-            "INSERT OR IGNORE INTO fills (run_id, venue, trade_id, order_id, symbol, side, "
-            "price, size, fee, fee_currency, liquidity, event_ns, recorded_ns) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [self.run_id, fill.venue, fill.trade_id, fill.order_id, fill.symbol,
-             "buy" if fill.side is Side.BID else "sell", fill.price, fill.size, str(fill.fee),
-             fill.fee_currency, fill.liquidity, fill.event_ns, time.time_ns()])
-        inserted = cursor.rowcount == 1
-        conn.commit()
-        if inserted:
-            self._ticket = self.syncer.request()
-        return inserted
+        waiter = self.writer.call(FILL_INSERT, (
+            self.run_id, fill.venue, fill.trade_id, fill.order_id, fill.symbol,
+            "buy" if fill.side is Side.BID else "sell", fill.price, fill.size, str(fill.fee),
+            fill.fee_currency, fill.liquidity, fill.event_ns, time.time_ns()), fill=True)
+        return waiter.rowcount == 1
 
     async def synced(self):
         """Wait, without holding up the event loop, until every fill recorded so far is synced
         to the disk; True if it is (False if the disk failed: :attr:`Syncer.error`)."""
-        if self.syncer.synced >= self._ticket:
+        ticket = self.writer.ticket
+        if self.syncer.synced >= ticket:
             return True
-        return await asyncio.to_thread(self.syncer.wait, self._ticket)
+        return await asyncio.to_thread(self.syncer.wait, ticket)
 
     def fills(self, venue=None):
         """Every stored fill as a :class:`~liqframe.model.Fill`, in the order recorded."""
         where, params = ("WHERE venue = ?", [venue]) if venue else ("", [])
+        self.flush()
         return [Fill(order_id=r["order_id"], venue=r["venue"], symbol=r["symbol"],
                      side=r["side"], price=r["price"], size=r["size"], fee=Decimal(r["fee"]),
                      fee_currency=r["fee_currency"], liquidity=r["liquidity"],
@@ -257,6 +370,7 @@ class Store:
     def last_trade_id(self, venue):
         """The trade id of ``venue``'s latest fill by venue time, or None: where a catch-up
         after a reconnect or a restart starts."""
+        self.flush()
         row = self.db.execute("SELECT trade_id FROM fills WHERE venue = ? "
                               "ORDER BY event_ns DESC, id DESC LIMIT 1", [venue]).fetchone()
         return row[0] if row else None
@@ -272,6 +386,7 @@ class Store:
     def latest_balances(self):
         """``{venue: {asset: (total, available)}}`` from each venue's latest snapshot."""
         result = {}
+        self.flush()
         for row in self.db.query(
                 "SELECT venue, asset, total, available FROM balances WHERE id IN "
                 "(SELECT max(id) FROM balances GROUP BY venue, asset)"):
@@ -279,10 +394,9 @@ class Store:
         return result
 
     def record_transfer(self, transfer):
-        self.db["transfers"].upsert({
-            "id": transfer.id, "run_id": self.run_id, "ts_ns": time.time_ns(),
-            "asset": transfer.asset, "amount": transfer.amount, "source": transfer.source,
-            "destination": transfer.destination, "status": transfer.status}, pk="id")
+        self._write(TRANSFER_UPSERT, [(
+            transfer.id, self.run_id, time.time_ns(), transfer.asset, transfer.amount,
+            transfer.source, transfer.destination, transfer.status)])
 
     def record_metrics(self, rows, ts_ns=None):
         """Append ``(name, venue, value)`` rows at one time stamp."""
@@ -298,5 +412,6 @@ class Store:
                       orjson.dumps(data or {}).decode())])
 
     def close(self):
+        self.writer.close()
         self.syncer.close()
         self.db.close()

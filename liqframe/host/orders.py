@@ -30,6 +30,38 @@ TERMINAL = (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
 KEEP_SETTLED = 2000
 
 
+class Turns:
+    """Lets one waiter through per turn of the event loop. Building and sending a request to
+    a venue costs a few hundred microseconds; when the answers of one tick's requests arrive
+    together, their tasks would otherwise all send their next request in the same turn and
+    hold the loop for the sum."""
+
+    def __init__(self):
+        self._waiting = collections.deque()
+        self._pumping = False
+
+    async def next(self):
+        """Return in a turn of the loop of its own (after the waiters before it)."""
+        loop = asyncio.get_running_loop()
+        turn = loop.create_future()
+        self._waiting.append(turn)
+        if not self._pumping:
+            self._pumping = True
+            loop.call_soon(self._pump, loop)
+        await turn
+
+    def _pump(self, loop):
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():  # a waiter cancelled meanwhile is skipped
+                turn.set_result(None)
+                break
+        if self._waiting:
+            loop.call_soon(self._pump, loop)
+        else:
+            self._pumping = False
+
+
 @attrs.define
 class Working:
     """Our record of one order: the frozen :class:`~liqframe.model.Order` plus bookkeeping."""
@@ -56,8 +88,7 @@ class OrderManager:
         self.retired = set()
         self._busy = set()
         self._tasks = set()
-        self._starts = collections.deque()  # (slot, coroutine) waiting for their turn
-        self._starting = False
+        self._turns = Turns()
         self._ids = itertools.count(1)
         self.sent = self.rejected = self.cancelled = 0
         #: Set by the kill switch: every new order is refused with this reason.
@@ -191,17 +222,7 @@ class OrderManager:
         return working.order
 
     def _spawn(self, slot, coroutine):
-        """Run ``coroutine`` for ``slot`` as a task of its own. The tasks of one tick start a
-        turn of the event loop apart: each first step builds and sends a request (a fraction
-        of a millisecond), and eight of them in one turn would hold the loop that long."""
         self._busy.add(slot)
-        self._starts.append((slot, coroutine))
-        if not self._starting:
-            self._starting = True
-            asyncio.get_running_loop().call_soon(self._start_next)
-
-    def _start_next(self):
-        slot, coroutine = self._starts.popleft()
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
 
@@ -214,10 +235,6 @@ class OrderManager:
                                venue=slot[0])
 
         task.add_done_callback(done)
-        if self._starts:
-            asyncio.get_running_loop().call_soon(self._start_next)
-        else:
-            self._starting = False
 
     async def _replace(self, slot, current, price, size):
         if current is not None:
@@ -266,6 +283,7 @@ class OrderManager:
         health = self.market.health[order.venue]
         health.orders_sent += 1
         try:
+            await self._turns.next()
             venue_order_id = await self.connectors[order.venue].place_order(order)
         except (TimeoutError, LiqframeError, ConnectionError, OSError) as error:
             if isinstance(error, LiqframeError):
@@ -303,6 +321,7 @@ class OrderManager:
         connector = self.connectors[order.venue]
         working.cancelling = True
         try:
+            await self._turns.next()
             await connector.cancel_order(order.venue_order_id)
         except LiqframeError:
             # already gone on the venue: learn how it ended
@@ -330,15 +349,8 @@ class OrderManager:
             self._update(working, status=status)
 
     async def wait_idle(self, timeout=5.0):
-        """Wait (at most ``timeout`` seconds) until every quote task, started or waiting for
-        its turn, is done."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while (self._starts or self._tasks) and loop.time() < deadline:
-            if self._tasks:
-                await asyncio.wait(set(self._tasks), timeout=deadline - loop.time())
-            else:
-                await asyncio.sleep(0)
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
 
     async def cancel_all(self, venues):
         """Cancel every open order on ``venues`` (ours and any the venue lists as open)."""
