@@ -40,9 +40,11 @@ import time
 
 #: The probe both the host and the control process run: a task sleeping 1 ms at a time that
 #: records how late each wake-up is, and a meter of every callback the loop runs (wall time and
-#: the thread's CPU time, so that time the process spent descheduled is told apart from work).
+#: the thread's CPU time, so that time the process spent descheduled is told apart from work)
+#: and of every turn of the loop (the CPU time of all the callbacks run between two polls of
+#: the selector: a timer due meanwhile waits for all of them).
 PROBE = r"""
-import asyncio, asyncio.events, gc, json, sys, time
+import asyncio, asyncio.events, gc, json, selectors, sys, time
 
 class Meter:
     def __init__(self):
@@ -54,6 +56,8 @@ class Meter:
         self.by_name = {}  # callback name -> its longest CPU time
         self.gc = 0.0  # the longest garbage collection (inside whichever callback it hit)
         self.gc_start = 0.0
+        self.turn = 0.0  # CPU time of the callbacks of the current turn of the loop
+        self.turns = []  # CPU time of each turn with any callback
 
 meter = Meter()
 _run = asyncio.events.Handle._run
@@ -70,6 +74,7 @@ def _timed(handle):
     wall, cpu = time.perf_counter(), time.thread_time()
     _run(handle)
     cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+    meter.turn += cpu
     if cpu > 0.0002:
         name = _name(handle)
         meter.by_name[name] = max(cpu, meter.by_name.get(name, 0.0))
@@ -78,6 +83,15 @@ def _timed(handle):
     meter.wall = max(meter.wall, wall)
 
 asyncio.events.Handle._run = _timed
+_select = selectors.DefaultSelector.select
+
+def _polled(self, timeout=None):
+    if meter.turn:
+        meter.turns.append(meter.turn)
+        meter.turn = 0.0
+    return _select(self, timeout)
+
+selectors.DefaultSelector.select = _polled
 
 def _collection(phase, info):
     if phase == "start":
@@ -111,6 +125,9 @@ async def commands(stats):
                               "callback_wall_ms": meter.wall * 1e3,
                               "callback_cpu_ms": meter.cpu * 1e3,
                               "callback": meter.name, "gc_ms": meter.gc * 1e3,
+                              "turn_max_ms": max(meter.turns, default=0.0) * 1e3,
+                              "turns_over_1ms": sum(t > 0.001 for t in meter.turns),
+                              "turns": len(meter.turns),
                               "longest": sorted(((round(c * 1e3, 3), n) for n, c in
                                                  meter.by_name.items()), reverse=True)[:8]}),
                   flush=True)
@@ -347,6 +364,11 @@ def _delay(name, rows, callbacks=True, **extra):
             "longest_callback": max(set(names), key=names.count),
             "longest_gc_ms": max(r["gc_ms"] for r in rows),
             "longest_callbacks_cpu_ms": _longest(rows)}
+        figures[f"{name}: longest turn of the loop, CPU"] = {
+            "unit": "ms", "by": {"liqframe": median(r["turn_max_ms"] for r in rows)},
+            "value": median(r["turn_max_ms"] for r in rows),
+            "turns_over_1ms": [r["turns_over_1ms"] for r in rows],
+            "turns": [r["turns"] for r in rows]}
     return figures
 
 

@@ -168,10 +168,12 @@ async def test_settled_orders_leave_memory_but_not_the_store(world, tmp_path, mo
     monkeypatch.setattr(orders_module, "KEEP_SETTLED", 5)
     await world.add("a", "BTC/USDT")
     await world.add("b", "BTC/USDT")
-    lines, unknown, seen_open = [], [], []
-    host = make_host(world.config(host="requote_ticks = 0\n"), tmp_path / "h.db", lines)
+    lines, unknown, seen_open, statuses = [], [], [], []
+    host = make_host(world.config(host="requote_ticks = 0\nmetrics_s = 1\n"), tmp_path / "h.db",
+                     lines)
     host.hub.hooks.append(lambda kind, data: unknown.append(data) if kind ==
                           "fill_unknown_order" else None)
+    host.hub.hooks.append(lambda kind, data: statuses.append(data) if kind == "status" else None)
 
     async def watch():  # the open index agrees with the state of every order kept
         while True:
@@ -193,6 +195,9 @@ async def test_settled_orders_leave_memory_but_not_the_store(world, tmp_path, mo
     assert not manager.retired & set(manager.orders)
     assert seen_open and all(seen_open)
     assert unknown == []
+    # the housekeeping's status events (made over several turns) hold what snapshot() holds
+    assert statuses and set(statuses[-1]) == set(host.snapshot())
+    assert {r["venue"] for r in statuses[-1]["venues"]} == {"a", "b"}
     _, orders = check_agrees_with_venues(world, tmp_path / "h.db", ["a", "b"])
     assert manager.retired <= set(orders)  # gone from memory, still in the file
 
