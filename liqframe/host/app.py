@@ -501,14 +501,16 @@ class Host:
         """Seconds since the venues were started (0.0 before)."""
         return time.monotonic() - self.started if self.started else 0.0
 
-    def venue_rows(self):
+    def venue_rows(self, marks=None):
         """``snapshot()["venues"]`` alone: per venue and instrument its market row, open
         orders, fills, inventory, PnL and fees (what the metrics need, at a fraction of the
-        cost of a whole snapshot)."""
-        return self._venue_rows()[0] if self.market is not None else []
+        cost of a whole snapshot). ``marks`` (symbol -> mid in ticks) saves working them out
+        again when the caller has them."""
+        return self._venue_rows(marks)[0] if self.market is not None else []
 
-    def _venue_rows(self):
-        positions = {(r["venue"], r["symbol"]): r for r in self.portfolio.rows(self._marks())}
+    def _venue_rows(self, marks=None):
+        marks = self._marks() if marks is None else marks
+        positions = {(r["venue"], r["symbol"]): r for r in self.portfolio.rows(marks)}
         venues = []
         for row in self.market.venue_rows():
             position = positions.get((row["venue"], row["symbol"]), {})

@@ -14,9 +14,11 @@ from decimal import Decimal
 import attrs
 
 from liqframe.core import ASK, BID, from_units
-from liqframe.model import Side
+from liqframe.model import Order, Side
 
 VIEWS = ("raw", "weighted", "fees")
+#: An order's fields, all plain values: its dict without attrs.asdict's generic walk.
+_ORDER_FIELDS = tuple(field.name for field in attrs.fields(Order))
 
 
 def min_lots(min_size: Decimal, instrument):
@@ -121,7 +123,7 @@ def bbo(host):
 
 
 def _order(order, instrument):
-    data = attrs.asdict(order)
+    data = {name: getattr(order, name) for name in _ORDER_FIELDS}
     for name in ("type", "time_in_force", "status"):
         data[name] = data[name].value
     data["side"] = "buy" if order.side is Side.BID else "sell"
@@ -203,7 +205,7 @@ def metrics(host):
             weights[venue] = float(group.book.venue_state(venue_id)["weight"])
     marks = {s: host.market.mid(s) for s in host.market.instruments}
     rows = []
-    for row in host.venue_rows():
+    for row in host.venue_rows(marks):
         instrument = host.market.instruments[row["symbol"]]
         position = host.portfolio.positions.get((row["venue"], row["symbol"]))
         mark = marks.get(row["symbol"])

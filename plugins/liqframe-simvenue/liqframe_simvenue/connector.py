@@ -4,9 +4,11 @@ With ``serve = true`` the connector also starts the exchange itself, on 127.0.0.
 the process's shared simulated market, so a host runs a whole market from its configuration;
 without it, it connects to ``url``.
 
-The stream is checked by the host (sequence gaps make it call :meth:`resync`); when the
-connection drops the connector reports the venue down, reconnects with backoff and reports it
-up again, and the host then reconciles orders, fills and balances through REST.
+The stream is checked by the host (sequence gaps make it call :meth:`resync`); the venue's
+``sequence`` messages tell the connector when the last book messages were lost (no later one
+shows the gap), and it asks for a fresh snapshot itself. When the connection drops the
+connector reports the venue down, reconnects with backoff and reports it up again, and the
+host then reconciles orders, fills and balances through REST.
 """
 
 import asyncio
@@ -72,6 +74,8 @@ class SimVenueConnector:
         self._reader = None
         self._stopping = False
         self.connects = 0
+        self._sequence = None  # of the latest book change received on this connection
+        self._asked = False  # a snapshot asked for and not yet received
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -166,7 +170,8 @@ class SimVenueConnector:
                         message.type != aiohttp.WSMsgType.TEXT:
                     break
                 data = orjson.loads(message.data)
-                self._dispatch(data)
+                if self._dispatch(data):  # True: ask for a fresh snapshot
+                    await self.resync(self.symbol)
                 if first and data["type"] == "snapshot":
                     first = False
                     self.events.on_status(True, "connected" if self.connects == 1
@@ -181,22 +186,30 @@ class SimVenueConnector:
         return f"connection closed by the venue (code {code})"
 
     def _dispatch(self, data):
+        """Hand one message to the host; True when a fresh snapshot should be asked for."""
         kind, events, instrument = data["type"], self.events, self.instrument
         received = time.time_ns()
         if kind == "book":
             first = data["first"]
+            self._sequence = first + len(data["changes"]) - 1
             for index, (side, price, size) in enumerate(data["changes"]):
                 events.on_delta(BookDelta(
                     venue=self.venue, symbol=self.symbol, side=side,
                     price=instrument.price_ticks(price), size=instrument.size_lots(size),
                     sequence=first + index, event_ns=data["ts"], received_ns=received))
         elif kind == "snapshot":
+            self._sequence, self._asked = data["sequence"], False
             events.on_snapshot(self.symbol, self._levels(data["bids"]),
                                self._levels(data["asks"]), data["sequence"], data["ts"])
         elif kind == "order":
             events.on_order(self._order(data))
         elif kind == "fill":
             events.on_fill(self._fill(data))
+        elif kind == "sequence":
+            if self._sequence is not None and data["sequence"] > self._sequence \
+                    and not self._asked:  # the latest book messages were lost
+                self._asked = True
+                return True
         elif kind == "rate":
             on_rate = getattr(events, "on_rate", None)
             if on_rate is not None:

@@ -7,8 +7,11 @@ Protocol (JSON; prices and sizes are decimal strings):
     ``rate`` messages, then ``book`` messages: ``first`` is the sequence number of the first
     of its ``changes`` (``[side, price, size]``, size ``"0"`` removes the level), each change
     one number higher. Connecting with the ``X-API-KEY`` header also streams that account's
-    ``order`` and ``fill`` messages; a wrong key is refused with HTTP 401. The client may send
-    ``{"op": "snapshot"}`` to get a fresh snapshot (after a sequence gap).
+    ``order`` and ``fill`` messages; a wrong key is refused with HTTP 401. Every
+    :data:`SEQUENCE_EVERY_S` seconds a ``{"type": "sequence", "sequence": n}`` message (never
+    dropped, in order with the others) gives the sequence number of the latest book change,
+    so that a client can tell that the last book messages before a quiet spell were lost. The
+    client may send ``{"op": "snapshot"}`` to get a fresh snapshot (after a sequence gap).
 ``GET /api/info``
     symbol, increments and fees (no key needed).
 REST with the ``X-API-KEY`` header (HTTP 401 without a valid one):
@@ -33,6 +36,8 @@ from aiohttp import WSMsgType, web
 from liqframe_simvenue.exchange import OPEN, SIDE, TIF, Rejected
 
 KEY_HEADER = "X-API-KEY"
+#: Seconds between two ``sequence`` messages on a WebSocket.
+SEQUENCE_EVERY_S = 1.0
 
 
 def _json(data, status=200):
@@ -233,6 +238,7 @@ class VenueServer:
             connection.push(message)
         unlisten = self.exchange.listen(connection.push, account.owner if account else None)
         connection.task = asyncio.create_task(connection.pump())
+        beat = asyncio.create_task(self._sequence_beat(connection))
         self.connections.add(connection)
         try:
             async for message in ws:
@@ -247,5 +253,11 @@ class VenueServer:
         finally:
             unlisten()
             connection.task.cancel()
+            beat.cancel()
             self.connections.discard(connection)
         return ws
+
+    async def _sequence_beat(self, connection):
+        while True:
+            await asyncio.sleep(SEQUENCE_EVERY_S)
+            connection.push({"type": "sequence", "sequence": self.exchange.sequence})

@@ -161,6 +161,33 @@ async def test_connector_streams_trades_and_reconnects():
         await venue.stop()
 
 
+async def test_lost_last_book_messages_are_noticed_by_the_sequence_beat():
+    ex = exchange()  # no traders: the book moves only when this test says so
+    server = VenueServer(ex, drop_probability="0.99")
+    url = await server.start()
+    connector = SimVenueConnector(venue="v", instruments=["BTC/USDT"], url=url, api_key="k")
+    events = Events()
+    try:
+        await connector.start(events)
+        while not events.snapshots:
+            await asyncio.sleep(0.02)
+        assert events.snapshots[0][3] == 0
+        for price in (100, 99, 98):  # then the book goes quiet: no later message shows a gap
+            ex.submit(2000, BUY, price, 5)
+        assert ex.sequence == 3 and len(events.deltas) < 3
+        for _ in range(150):  # the next sequence beat (each second) shows what was lost
+            if len(events.snapshots) > 1:
+                break
+            await asyncio.sleep(0.02)
+        _, bids, asks, sequence = events.snapshots[-1]
+        assert sequence == 3 and [p for p, _ in bids] == [100, 99, 98] and asks == []
+        await asyncio.sleep(1.3)  # a beat with nothing lost asks for nothing
+        assert len(events.snapshots) == 2
+    finally:
+        await connector.stop()
+        await server.stop()
+
+
 async def test_connector_explains_a_refused_key_and_an_unreachable_venue():
     venue = SimulatedVenue("v", "BTC/USDT", BTC, api_key="k", market="plugin-test-2")
     url = await venue.start()
