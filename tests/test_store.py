@@ -107,7 +107,7 @@ def test_a_recorded_fill_is_in_the_file_after_the_process_is_killed(tmp_path):
     import sys
 
     path = tmp_path / "killed.db"
-    child = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path)],
+    child = subprocess.Popen([sys.executable, "-P", "-c", KILLED_WRITER, str(path)],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "recorded"
