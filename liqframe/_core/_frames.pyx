@@ -11,6 +11,7 @@ makes only the object it returns. Prices and sizes go from their bytes straight 
 :class:`~liqframe._core._levels.LevelBatch`, so a book message costs no str, list or dict.
 """
 import json
+import re
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Next
@@ -21,7 +22,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.string cimport memcmp, strlen
 
 from liqframe._core._fixed cimport parse_units
-from liqframe._core._levels cimport LevelBatch, span_units
+from liqframe._core._levels cimport LevelBatch, check_side, span_units
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
@@ -369,7 +370,7 @@ cdef class Frame:
         return found
 
     cdef Py_ssize_t _find(self, tuple path) except -2:
-        cdef Py_ssize_t at = 0, index, j, count
+        cdef Py_ssize_t at = 0, count
         cdef object step
         if not self.parsed:
             raise ValueError("frame: nothing parsed (parse failed or was never called)")
@@ -381,19 +382,10 @@ cdef class Frame:
                 if at == NOT_FOUND:
                     return NOT_FOUND
             elif PyLong_CheckExact(step):
-                if self.tokens[at].kind != K_ARRAY:
-                    return NOT_FOUND
                 count = self.tokens[at].count
-                if not -count <= step < count:
+                if self.tokens[at].kind != K_ARRAY or not -count <= step < count:
                     return NOT_FOUND
-                index = step
-                if index < 0:
-                    index += count
-                j = at + 1
-                while index:
-                    j = self.tokens[j].next
-                    index -= 1
-                at = j
+                at = self._find_in(at, step)
             else:
                 raise TypeError(f"path {path!r}: a step must be a str key or an int index, "
                                 f"not {type(step).__name__}")
@@ -487,18 +479,20 @@ cdef class Frame:
         """The number at ``path`` (a JSON number or a decimal string) times
         ``10**decimals``, exactly (:func:`liqframe.core.to_units`); ``default`` (else KeyError)
         when absent."""
-        cdef Py_ssize_t at = self._need(path, default)
+        cdef Py_ssize_t at = self._need(path, default), length
         cdef Token* token
+        cdef const char* data
         if at == NOT_FOUND:
             return default
         token = &self.tokens[at]
-        if token.kind == K_STRING and token.flag:
-            from liqframe._core._fixed import to_units
-            return to_units(self._string(at), decimals)
         if token.kind != K_STRING and token.kind != K_NUMBER:
             raise TypeError(f"{path!r}: expected a number, got {KINDS[token.kind]}")
         if not 0 <= decimals <= 18:
             raise ValueError(f"decimals must be between 0 and 18, got {decimals}")
+        if token.flag and token.kind == K_STRING:  # escapes: read the decoded text
+            text = self._string(at)
+            data = PyUnicode_AsUTF8AndSize(text, &length)
+            return parse_units(<const uint8_t*>data, length, decimals, text)
         try:  # the text is only made to word an error
             return parse_units(self.raw + token.start, token.end - token.start, decimals, None)
         except ValueError:
@@ -509,13 +503,7 @@ cdef class Frame:
         """The value at ``path`` as json.loads makes it; ``default`` (else KeyError) when
         absent."""
         cdef Py_ssize_t at = self._need(path, default)
-        cdef Token* token
-        if at == NOT_FOUND:
-            return default
-        token = &self.tokens[at]
-        if token.kind == K_STRING:
-            return self._string(at)
-        return json.loads(self._span(at))
+        return default if at == NOT_FOUND else self.value_at(at)
 
     # -- book levels -------------------------------------------------------------------------
 
@@ -586,7 +574,7 @@ cdef class Frame:
         cdef SideNames names
         names.count = -1
         if side is not None:
-            fixed_side = _check_side(side)
+            fixed_side = check_side(side)
         else:
             _side_names(sides, &names)
         if start + n > batch._capacity:
@@ -624,12 +612,12 @@ cdef class Frame:
             for k in range(names.count):  # found without making the str
                 if names.lengths[k] == length and \
                         memcmp(names.texts[k], self.raw + token.start, length) == 0:
-                    return _check_side(<object>names.values[k])
+                    return check_side(<object>names.values[k])
             raise KeyError(self._string(at))
         if token.kind == K_OBJECT or token.kind == K_ARRAY:
             raise TypeError(f"side: a level's side must be a string, got {KINDS[token.kind]}")
         # A number is looked up by its text, as the pure twin's str-like numbers.
-        return _check_side(sides[self._span(at) if token.kind == K_NUMBER
+        return check_side(sides[self._span(at) if token.kind == K_NUMBER
                                  else self.value_at(at)])
 
     cdef object value_at(self, Py_ssize_t at):
@@ -688,16 +676,11 @@ cdef int _side_names(dict sides, SideNames* names) except -1:
 _PY_TYPES = (None, "dict", "list", "str", "number", "bool", "bool", "NoneType")
 
 
-cdef int _check_side(object side) except -1:
-    if not PyLong_CheckExact(side) or (side != 0 and side != 1):
-        from liqframe.errors import InvalidValue
-        raise InvalidValue("side", side, "is not BID (0) or ASK (1)")
-    return side
+_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
 
 
 def _integer_text(text, path):
-    import re
-    if re.fullmatch(r"-?[0-9]+", text, re.ASCII) is None:
+    if _INTEGER.fullmatch(text) is None:
         raise ValueError(f"{path!r}: {text!r} is not an integer")
     value = int(text)
     if not -2**63 <= value < 2**63:

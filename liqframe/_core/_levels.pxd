@@ -10,6 +10,10 @@ cdef int64_t span_units(const char* data, Py_ssize_t length, int decimals, int64
                         str field, object text) except? -1
 
 
+# ``side`` when it is BID (0) or ASK (1), else InvalidValue naming the field "side".
+cdef int check_side(object side) except -1
+
+
 cdef class LevelBatch:
     cdef readonly int price_decimals, size_decimals
     cdef readonly int64_t price_step, size_step

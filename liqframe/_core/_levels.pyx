@@ -48,7 +48,7 @@ cdef enum:
 cdef Py_ssize_t FIRST_CAPACITY = 16
 
 
-cdef int _check_side(object side) except -1:
+cdef int check_side(object side) except -1:
     if not PyLong_CheckExact(side) or (side != 0 and side != 1):
         raise InvalidValue("side", side, "is not BID (0) or ASK (1)")
     return side
@@ -216,14 +216,14 @@ cdef class LevelBatch:
         cdef int64_t side = 0
         cdef object entry
         if side_or_none is not None:
-            side = _check_side(side_or_none)
+            side = check_side(side_or_none)
         if start + n > self._capacity:
             self._grow(start + n)
         try:
             for i in range(n):
                 entry = <object>PySequence_Fast_GET_ITEM(fast, i)
                 if side_or_none is None:
-                    side = _check_side(sides[_item(entry, side_key, _index_of(side_key))])
+                    side = check_side(sides[_item(entry, side_key, _index_of(side_key))])
                 self._sides[start + i] = side
                 self._prices[start + i] = _units(_item(entry, price, price_index),
                                                  self.price_decimals, self.price_step, "price")
@@ -262,14 +262,14 @@ cdef class LevelBatch:
 
     def levels(self, side):
         """``[(price, size), ...]`` of the changes on ``side``, in order."""
-        cdef int64_t which = _check_side(side)
+        cdef int64_t which = check_side(side)
         cdef Py_ssize_t i
         return [(self._prices[i], self._sizes[i]) for i in range(self._count)
                 if self._sides[i] == which]
 
     def side_columns(self, side):
         """``(prices, sizes)``: new int64 arrays of the changes on ``side``, in order."""
-        cdef int64_t which = _check_side(side)
+        cdef int64_t which = check_side(side)
         cdef Py_ssize_t i, kept = 0
         prices = np.empty(self._count, dtype=np.int64)
         sizes = np.empty(self._count, dtype=np.int64)
