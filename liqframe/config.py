@@ -244,6 +244,14 @@ def non_negative_integer(value, path):
     return value
 
 
+def realtime_priority(value, path):
+    value = integer(value, path)
+    if not 0 <= value <= 99:
+        raise ConfigError(f"{path}: {value} is not 0 (normal scheduling) or a real-time "
+                          f"priority from 1 to 99")
+    return value
+
+
 @attrs.frozen(kw_only=True)
 class HostConfig:
     tick_ms: int = setting("Least time between two strategy ticks: book changes arriving "
@@ -259,6 +267,12 @@ class HostConfig:
     requote_ticks: int = setting("Keep a working quote while the wanted price is within this "
                                  "many ticks of it, instead of replacing it.",
                                  non_negative_integer, 0)
+    realtime_priority: int = setting(
+        "Run the host's event loop under the real-time scheduling policy SCHED_FIFO at this "
+        "priority (1-99), so that other processes never keep it waiting for a core; 0 leaves "
+        "it under the normal policy. Needs root, CAP_SYS_NICE or an rtprio limit "
+        "(ulimit -r); the host says so and runs on when the system refuses.",
+        realtime_priority, 0)
 
 
 @attrs.frozen(kw_only=True)

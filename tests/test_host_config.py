@@ -30,6 +30,9 @@ def test_example_is_the_default():
     ("[host]\ntick_ms = 0", "host.tick_ms: 0 must be a positive integer"),
     ("[host]\nmax_lag_ms = -1", "host.max_lag_ms: -1 must not be negative"),
     ("[host]\ntick = 5", "host.tick: unknown field; did you mean 'tick_ms'?"),
+    ("[host]\nrealtime_priority = 100", "host.realtime_priority: 100 is not 0 .normal "
+     "scheduling. or a real-time priority from 1 to 99"),
+    ("[host]\nrealtime_priority = -1", "host.realtime_priority: -1 is not 0"),
 ])
 def test_host_section_checked(toml, message):
     with pytest.raises(ConfigError, match=message.replace("?", r"\?")):

@@ -31,6 +31,7 @@ from liqframe.host.hub import EventHub
 from liqframe.host.normaliser import VenueFeed
 from liqframe.host.orders import OrderManager
 from liqframe.host.portfolio import Portfolio
+from liqframe.host.scheduling import RealtimePolicy
 from liqframe.host.routing import OrderRouter, fee_bps
 from liqframe.model import Instrument, Order, ParentOrder, TimeInForce
 from liqframe.plugins import Registry
@@ -556,6 +557,7 @@ class Host:
         await transport.start()
         status = "stopped"
         thresholds = None
+        scheduling = RealtimePolicy(self.config.host.realtime_priority)
         try:
             if not self.components.venues:
                 self.report("No venues are configured, so there is nothing to trade: add "
@@ -566,6 +568,9 @@ class Host:
             self._build_state()
             self.web = await start_web(self)
             thresholds = _freeze_heap()
+            problem = scheduling.apply()
+            if problem:
+                self.report(problem)
             self.started = time.monotonic()
             starts = await asyncio.gather(*(self._start_venue(name, connector)
                                             for name, connector in
@@ -591,6 +596,7 @@ class Host:
             await store.synced()  # every fill on the disk before the run is marked ended
             store.end_run(self.run_id, status)
             store.close()
+            scheduling.restore()
             if thresholds is not None:
                 gc.unfreeze()
                 gc.set_threshold(*thresholds)
