@@ -22,7 +22,7 @@ MODULES = {
     "backtest": ("replay_events", "QuoteTouch", "EVENT_DTYPE", "QUEUE_FILL_DTYPE",
                  "EQUITY_DTYPE"),
     "levels": ("LevelBatch", "BookPipe", "MISMATCH"),
-    "frames": ("Frame",),
+    "frames": ("Frame", "UpdatePlan"),
     # Exported as the module itself: ``core.checksum.kraken_checksum(...)``.
     "checksum": (),
 }

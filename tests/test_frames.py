@@ -7,12 +7,18 @@ answers what the decoded value holds. Hypothesis checks the twins against it and
 
 import json
 
+import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from liqframe.errors import InvalidValue
+from liqframe import core
+from liqframe.connectors.stats import FeedStats
+from liqframe.core import MISMATCH
+from liqframe.errors import InvalidValue, SequenceGap
 from liqframe.testing.twins import resolve_twin, twin_modules
+
+APPLIED = 1
 
 twins = pytest.mark.parametrize("twin", twin_modules("frames"), indirect=True)
 FRAMES = [resolve_twin(param.values[0]) for param in twin_modules("frames")]
@@ -232,7 +238,9 @@ def answers(frame, path):
     return [outcome(lambda q=query: q(frame, path)) for query in (
         lambda f, p: f.kind(p), lambda f, p: f.has(p), lambda f, p: f.length(p),
         lambda f, p: f.text(p), lambda f, p: f.integer(p), lambda f, p: f.decimal(p, 6),
-        lambda f, p: f.value(p, "default"))]
+        lambda f, p: f.value(p, "default"), lambda f, p: f.length(p, "default"),
+        lambda f, p: f.fields(((p, "text", 0), (p, "integer", 1), (p, 6, 2), (p, "length", 3),
+                               (None, "text", 4))))]
 
 
 @settings(max_examples=300, deadline=None)
@@ -300,3 +308,251 @@ def test_twins_read_levels_alike(entries, price, size, sided):
             assert batch.count == 0
         results.append((got, batch.changes()))
     assert all(result == results[0] for result in results)
+
+
+# -- several fields in one call --------------------------------------------------------------
+
+OKX_UPDATE = ('{"arg":{"channel":"books","instId":"UNI-USD-SWAP"},"action":"update","data":'
+              '[{"asks":[],"bids":[["5.134","127","0","3"],["5.133","0","0","0"]],'
+              '"ts":"1652459226428","checksum":-756333598,"seqId":12,"prevSeqId":11}]}')
+
+
+@twins
+def test_fields_read_each_kind_as_its_method_does(twin):
+    frame = frame_of(twin, OKX_UPDATE)
+    entry = ("data", 0)
+    specs = ((("arg", "channel"), "text", None), (("arg", "instId"), "text", None),
+             (("data",), "length", None), ((*entry, "ts"), 6, 0),
+             ((*entry, "checksum"), "integer", None), ((*entry, "nope"), "integer", -1),
+             (None, "integer", "not read"), ((*entry, "bids", 0, 0), 3, None))
+    assert frame.fields(specs) == ("books", "UNI-USD-SWAP", 1, 1652459226428000000,
+                                   -756333598, -1, "not read", 5134)
+    assert frame.fields(specs) == (
+        frame.text(specs[0][0]), frame.text(specs[1][0]), frame.length(("data",)),
+        frame.decimal(specs[3][0], 6), frame.integer(specs[4][0]), -1, "not read",
+        frame.decimal(specs[7][0], 3))
+    assert frame.fields(()) == ()
+    assert frame.length(("nope",), None) is None and frame.length(("data",), None) == 1
+    with pytest.raises(KeyError) as raised:
+        frame.fields(((("nope",), "text", twin.MISSING),))
+    assert raised.value.args == (("nope",),)
+
+
+@twins
+def test_fields_refuse_what_their_methods_refuse(twin):
+    frame = frame_of(twin, OKX_UPDATE)
+    with pytest.raises(ValueError, match=r"\('action',\)"):
+        frame.fields(((("action",), "integer", None),))
+    with pytest.raises(TypeError, match=r"\('arg',\)"):
+        frame.fields(((("arg",), "text", None),))
+    with pytest.raises(TypeError, match=r"\('arg',\)"):
+        frame.fields(((("arg",), 2, None),))
+    with pytest.raises(ValueError, match="decimals"):
+        frame.fields(((("data", 0, "ts"), 19, None),))
+    assert frame.fields(((("absent",), 19, None),)) == (None,)  # no value: no decimals
+    for bad in [(("action",), "text"), [("action",), "text", None], "action"]:
+        with pytest.raises(TypeError, match="path, kind, default"):
+            frame.fields((bad,))
+    for kind in ["float", True, 1.5, None]:
+        with pytest.raises(ValueError, match="kind"):
+            frame.fields(((("action",), kind, None),))
+    with pytest.raises(TypeError):
+        frame.fields([(("action",), "text", None)])
+
+
+@twins
+@pytest.mark.parametrize("special", ['\\"', "\\\\", "\\n", "\\u00e9", "\u00e9", "\u20ac",
+                                     "\U0001f600"])
+def test_strings_with_a_special_character_at_every_offset(twin, special):
+    """The scanner skips eight plain bytes a step and stops at the first that needs a look;
+    wherever that byte falls in the step, the string decodes as json.loads decodes it."""
+    for offset in range(18):
+        for tail in range(3):
+            text = '["' + "a" * offset + special + "b" * tail + '", "x"]'
+            for data in (text, text.encode()):
+                frame = frame_of(twin, data)
+                assert frame.value() == json.loads(text), (offset, tail)
+                assert frame.text((1,)) == "x"
+    for offset in range(18):
+        with pytest.raises(ValueError):
+            twin.Frame().parse('["' + "a" * offset + "\x1f" + '"]')
+        with pytest.raises(ValueError):
+            twin.Frame().parse(b'["' + b"a" * offset + b"\xff" + b'"]')
+
+
+# -- a book update read and applied in one call ----------------------------------------------
+
+NO_SEQUENCE = -(2**63)
+PLAN = (((("arg", "channel"), "books"), (("action",), "update")), ("arg", "instId"), ("data",),
+        ((("seqId",), "integer", NO_SEQUENCE), (("seqId",), "integer", NO_SEQUENCE),
+         (("prevSeqId",), "integer", NO_SEQUENCE), (("ts",), 6, 0),
+         (("checksum",), "integer", None)),
+        ("bids",), ("asks",))
+SNAPSHOT = ([(5134, 100), (5133, 50)], [(5136, 10), (5137, 20)])
+
+
+class Feed:
+    """What Frame.apply_update reads of a feed (BookFeed's ``synced`` and ``pipe``)."""
+
+    def __init__(self, twin, synced=True):
+        levels, book, checksum = (core.load(name, compiled=twin is not FRAMES[0])
+                                  for name in ("levels", "book", "checksum"))
+        self.synced = synced
+        self.changes = []
+        self.pipe = levels.BookPipe(book.L2Book(), levels.LevelBatch(3, 0), FeedStats(), "UNI",
+                                    lambda *call: self.changes.append(
+                                        [c.tolist() for c in call[1:4]]),
+                                    checksum=checksum.Checksum("okx", 3, 0))
+        self.pipe.book.apply_snapshot(*_columns(SNAPSHOT[0]), *_columns(SNAPSHOT[1]), 11)
+        self.okx_checksum = lambda book: checksum.okx_checksum(book, 3, 0)
+
+
+def _columns(levels):
+    return tuple(np.array(column, dtype=np.int64) for column in zip(*levels, strict=True))
+
+
+def update(bids=(), asks=(), *, seq=12, prev=11, checksum=None, **changes):
+    message = {"arg": {"channel": "books", "instId": "UNI"}, "action": "update",
+               "data": [{"asks": [list(level) for level in asks],
+                         "bids": [list(level) for level in bids], "ts": "1652459226428",
+                         "seqId": seq, "prevSeqId": prev}]}
+    if checksum is not None:
+        message["data"][0]["checksum"] = checksum
+    message.update(changes)
+    return json.dumps(message)
+
+
+@twins
+def test_an_update_is_read_and_applied_in_one_call(twin):
+    feed = Feed(twin)
+    expected = Feed(twin).pipe.book
+    expected.apply(0, 5134, 0)
+    expected.apply(1, 5135, 7)
+    published = feed.okx_checksum(expected)
+    frame, plan = twin.Frame(), twin.UpdatePlan(*PLAN)
+    text = update([("5.134", "0", "0", "0")], [("5.135", "7", "0", "1")], checksum=published)
+    assert frame.apply_update(text, plan, {"UNI": feed}, 99) == APPLIED
+    assert feed.changes == [[[0, 1], [5134, 5135], [0, 7]]]
+    assert feed.pipe.book.top(0, 5)[0].tolist() == [5133]
+    assert feed.pipe.book.sequence == 12 and feed.pipe.computed == published
+    stats = feed.pipe.stats
+    assert (stats.applied, stats.checksums_checked, stats.checksum_failures) == (1, 1, 0)
+    assert frame.text(("arg", "instId")) == "UNI"  # the frame stays parsed
+    # The venue's checksum disagrees: applied, and reported as a mismatch.
+    assert frame.apply_update(update([("5.1", "1")], seq=13, prev=12, checksum=5), plan,
+                              {"UNI": feed}) == MISMATCH
+    # A lost message: the book turns stale.
+    with pytest.raises(SequenceGap):
+        frame.apply_update(update([("5.1", "2")], seq=15, prev=14), plan, {"UNI": feed})
+    assert feed.pipe.book.stale
+
+
+@twins
+def test_what_the_plan_does_not_describe_is_left_parsed_for_the_general_path(twin):
+    feed = Feed(twin)
+    frame, plan = twin.Frame(), twin.UpdatePlan(*PLAN)
+    two = json.loads(update([("5.1", "1")]))
+    two["data"] *= 2
+    for text, feeds in [
+        (update([("5.1", "1")], action="snapshot"), {"UNI": feed}),
+        (update([("5.1", "1")], arg={"channel": "trades", "instId": "UNI"}), {"UNI": feed}),
+        (update([("5.1", "1")], arg={"channel": "books", "instId": 7}), {"UNI": feed}),
+        (update([("5.1", "1")], arg={"channel": "books"}), {"UNI": feed}),
+        (update([("5.1", "1")]), {"BTC": feed}),
+        (update([("5.1", "1")]), {"UNI": Feed(twin, synced=False)}),
+        (update([("5.1", "1")], data={"bids": []}), {"UNI": feed}),
+        (json.dumps(two), {"UNI": feed}),
+        ('{"event": "error", "msg": "no", "code": "60012"}', {"UNI": feed}),
+    ]:
+        assert frame.apply_update(text, plan, feeds) is None, text
+        assert frame.value() == json.loads(text)
+    assert feed.pipe.stats.applied == 0 and feed.changes == []
+    with pytest.raises(ValueError):
+        frame.apply_update("{", plan, {"UNI": feed})
+    # A string written with escapes is the same string.
+    escaped = update([("5.1", "1")]).replace('"books"', '"\\u0062ooks"')
+    assert frame.apply_update(escaped, plan, {"UNI": feed}) == APPLIED
+
+
+@twins
+def test_a_malformed_update_raises_and_changes_nothing(twin):
+    feed = Feed(twin)
+    frame, plan = twin.Frame(), twin.UpdatePlan(*PLAN)
+    before = (feed.pipe.book.top(0, 5)[0].tolist(), feed.pipe.book.sequence)
+    for text, error in [(update([("5.1234", "1")]), InvalidValue),
+                        (update([("5.1", "x")]), InvalidValue),
+                        (update([["5.1"]]), IndexError),
+                        (update([("5.1", "1")], seq="twelve"), ValueError),
+                        (update([("5.1", "1")], seq=[12]), TypeError),
+                        (update([("5.1", "1")]).replace('"1652459226428"', "true"),
+                         TypeError)]:
+        with pytest.raises(error):
+            frame.apply_update(text, plan, {"UNI": feed})
+    assert (feed.pipe.book.top(0, 5)[0].tolist(), feed.pipe.book.sequence) == before
+    assert feed.pipe.stats.applied == 0 and feed.changes == []
+
+
+@twins
+def test_a_plan_is_checked_when_made(twin):
+    when, key, entries, fields, bids, asks = PLAN
+    assert twin.UpdatePlan(*PLAN).fields == fields
+    assert twin.UpdatePlan((), key, None, fields, None, None).entries is None
+    for bad, error in [((("channel", "books"),), TypeError), (((("arg",), 5),), TypeError),
+                       ([], TypeError)]:
+        with pytest.raises(error, match="when"):
+            twin.UpdatePlan(bad, key, entries, fields, bids, asks)
+    with pytest.raises(TypeError, match="key"):
+        twin.UpdatePlan(when, "instId", entries, fields, bids, asks)
+    with pytest.raises(TypeError, match="entries"):
+        twin.UpdatePlan(when, key, ["data"], fields, bids, asks)
+    with pytest.raises(ValueError, match="five"):
+        twin.UpdatePlan(when, key, entries, fields[:4], bids, asks)
+    with pytest.raises(ValueError, match="kind"):
+        twin.UpdatePlan(when, key, entries, (*fields[:4], (("checksum",), "int", None)), bids,
+                        asks)
+    with pytest.raises(TypeError, match="path"):
+        twin.UpdatePlan(when, key, entries, (*fields[:4], ("checksum", "integer", None)), bids,
+                        asks)
+    with pytest.raises(TypeError, match="UpdatePlan"):
+        twin.Frame().apply_update("{}", PLAN, {})
+
+
+updates = st.fixed_dictionaries({
+    "bids": st.lists(st.tuples(st.sampled_from(["5.1", "5.134", "5.13", "5.1345", "x"]),
+                               st.sampled_from(["0", "1", "20", "1.5"])), max_size=3),
+    "asks": st.lists(st.tuples(st.sampled_from(["5.2", "5.136", "5.19"]),
+                               st.sampled_from(["0", "3"])), max_size=3),
+    "seq": st.sampled_from([12, 11, 13, "12"]), "prev": st.sampled_from([11, 10, 12, None]),
+    "checksum": st.sampled_from([None, 0, -756333598]),
+    "action": st.sampled_from(["update", "update", "snapshot"]),
+    "synced": st.booleans()})
+
+
+@settings(max_examples=200, deadline=None)
+@given(messages=st.lists(updates, min_size=1, max_size=4))
+def test_twins_apply_updates_alike(messages):
+    """Each twin's frame, plan and feed get the same messages; results, errors, books, what
+    reached the sink and the counts agree."""
+    seen = []
+    for twin in FRAMES:
+        feed, frame, plan = Feed(twin), twin.Frame(), twin.UpdatePlan(*PLAN)
+        got = []
+        for message in messages:
+            feed.synced = message["synced"]
+            text = update(message["bids"], message["asks"], seq=message["seq"],
+                          prev=message["prev"], checksum=message["checksum"],
+                          action=message["action"])
+            got.append(outcome_of(lambda t=text, f=frame, p=plan, d=feed: f.apply_update(
+                t, p, {"UNI": d})))
+        book = feed.pipe.book
+        seen.append((got, feed.changes, book.top(0, 9)[0].tolist(), book.top(1, 9)[1].tolist(),
+                     book.sequence, book.stale, feed.pipe.stats.as_dict()))
+    assert all(result == seen[0] for result in seen)
+
+
+def outcome_of(call):
+    try:
+        return ("ok", call())
+    except (ValueError, TypeError, KeyError, IndexError, SequenceGap) as error:
+        return ("raises", type(error).__name__ if not isinstance(error, InvalidValue)
+                else "InvalidValue")

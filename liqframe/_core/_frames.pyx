@@ -13,16 +13,20 @@ makes only the object it returns. Prices and sizes go from their bytes straight 
 import json
 import re
 
+from liqframe._core.frames import _plan
+
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_Next
-from cpython.long cimport PyLong_CheckExact
+from cpython.dict cimport PyDict_GetItem, PyDict_Next
+from cpython.long cimport PyLong_AsLongAndOverflow, PyLong_AsLongLongAndOverflow, PyLong_CheckExact
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_CheckExact, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.string cimport memcmp, strlen
 
 from liqframe._core._fixed cimport parse_units
-from liqframe._core._levels cimport LevelBatch, check_side, span_units
+from liqframe._core._levels cimport BookPipe, LevelBatch, check_side, span_units
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
@@ -108,28 +112,95 @@ cdef extern from *:
     """
     #include <string.h>
     #include <stdint.h>
-    /* Eight bytes at once: does any need a look (a quote, a backslash, a control
-       character or a non-ASCII byte)? The classic has-zero-byte tests, exact in what
-       they report as absent. */
-    static inline int liqframe_word_special(const unsigned char* p) {
+    /* Eight bytes at once: the index of the first that needs a look (a quote, a backslash,
+       a control character or a non-ASCII byte), 8 when none does. The classic
+       has-zero-byte tests: a borrow only runs from a byte that matches into the bytes after
+       it, so the lowest byte they report is exact. */
+    static inline int liqframe_first_special(const unsigned char* p) {
         uint64_t w;
         memcpy(&w, p, 8);
+    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap64(w);  /* the first byte lowest, as the borrows need */
+    #endif
         const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
         uint64_t q = w ^ (ones * 0x22), b = w ^ (ones * 0x5C);
-        return (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w)
-               & high ? 1 : 0;
+        uint64_t found = (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w)
+                         & high;
+        return found ? __builtin_ctzll(found) >> 3 : 8;
     }
     """
-    bint liqframe_word_special(const uint8_t* p) noexcept nogil
+    int liqframe_first_special(const uint8_t* p) noexcept nogil
 
 
 cdef inline Py_ssize_t _plain_run(const uint8_t* s, Py_ssize_t i, Py_ssize_t n) noexcept:
     """Skip the string bytes from ``s[i]`` that need no look, eight at a time."""
-    while i + 8 <= n and not liqframe_word_special(s + i):
-        i += 8
+    cdef int plain
+    while i + 8 <= n:
+        plain = liqframe_first_special(s + i)
+        i += plain
+        if plain < 8:
+            return i
     while i < n and 32 <= s[i] < 128 and s[i] != 34 and s[i] != 92:
         i += 1
     return i
+
+
+# -- fields: (path, kind, default) -------------------------------------------------------
+
+cdef enum:
+    F_DECIMAL = 0
+    F_TEXT = 1
+    F_INTEGER = 2
+    F_LENGTH = 3
+
+
+cdef int _kind_code(object kind, int* decimals) except -1:
+    """The reader a field's kind names; an int kind's places in ``decimals`` (-1 when out
+    of range, refused once a value is found, as :meth:`Frame.decimal` does)."""
+    cdef long places
+    cdef int overflow = 0
+    if PyLong_CheckExact(kind):
+        places = PyLong_AsLongAndOverflow(kind, &overflow)
+        decimals[0] = places if overflow == 0 and 0 <= places <= 18 else -1
+        return F_DECIMAL
+    if kind is _TEXT or kind == _TEXT:  # the literals are interned: mostly the same object
+        return F_TEXT
+    if kind is _INTEGER_KIND or kind == _INTEGER_KIND:
+        return F_INTEGER
+    if kind is _LENGTH or kind == _LENGTH:
+        return F_LENGTH
+    raise ValueError(f"fields: kind {kind!r} is not 'text', 'integer', 'length' or a number "
+                     "of decimals")
+
+
+cdef str _TEXT = "text", _INTEGER_KIND = "integer", _LENGTH = "length"
+
+
+cdef tuple _spec(object spec):
+    if not PyTuple_CheckExact(spec) or PyTuple_GET_SIZE(spec) != 3:
+        raise TypeError(f"fields: a field is (path, kind, default), not {spec!r}")
+    return <tuple>spec
+
+
+cdef class UpdatePlan:
+    """Where a venue's book update keeps what Frame.apply_update needs; see
+    liqframe._core.frames.UpdatePlan."""
+
+    cdef readonly tuple when, key, entries, fields, bids, asks
+    cdef tuple _texts   # the UTF-8 of each text of ``when``
+    cdef int codes[5]   # what _kind_code makes of each field's kind
+    cdef int decimals[5]
+
+    def __init__(self, when, key, entries, fields, bids, asks):
+        self.when, self.key, self.entries, self.fields, self.bids, self.asks = _plan(
+            when, key, entries, fields, bids, asks)
+        self._texts = tuple(text.encode("utf-8", "surrogatepass") for _, text in self.when)
+        for k in range(5):
+            self.codes[k] = _kind_code(self.fields[k][1], &self.decimals[k])
+
+    def __repr__(self):
+        return (f"UpdatePlan({self.when!r}, {self.key!r}, {self.entries!r}, {self.fields!r}, "
+                f"{self.bids!r}, {self.asks!r})")
 
 
 cdef class Frame:
@@ -154,6 +225,9 @@ cdef class Frame:
     def parse(self, data):
         """Read ``data`` (str or UTF-8 bytes), a whole JSON text; raises
         json.JSONDecodeError (a ValueError) where it is not valid JSON."""
+        self._parse(data)
+
+    cdef int _parse(self, object data) except -1:
         cdef Py_ssize_t length
         cdef const char* raw
         self.parsed = False
@@ -169,6 +243,7 @@ cdef class Frame:
         self.data, self.raw = data, <const uint8_t*>raw
         self._scan(length, not isinstance(data, str))
         self.parsed = True
+        return 0
 
     cdef int _reserve(self) except -1:
         cdef Py_ssize_t capacity
@@ -204,7 +279,8 @@ cdef class Frame:
             if i >= n:
                 return self._fail("Expecting value", i)
             c = s[i]
-            self._reserve()
+            if self.used == self.capacity:
+                self._reserve()
             t = self.used
             token = &self.tokens[t]
             token.count = 0
@@ -370,7 +446,13 @@ cdef class Frame:
         return found
 
     cdef Py_ssize_t _find(self, tuple path) except -2:
-        cdef Py_ssize_t at = 0, count
+        return self._find_from(0, path)
+
+    cdef Py_ssize_t _find_from(self, Py_ssize_t at, tuple path) except -2:
+        """Tape index of the value at ``path`` from the value at ``at``, or NOT_FOUND."""
+        cdef Py_ssize_t count
+        cdef long long index
+        cdef int overflow
         cdef object step
         if not self.parsed:
             raise ValueError("frame: nothing parsed (parse failed or was never called)")
@@ -382,17 +464,23 @@ cdef class Frame:
                 if at == NOT_FOUND:
                     return NOT_FOUND
             elif PyLong_CheckExact(step):
-                count = self.tokens[at].count
-                if self.tokens[at].kind != K_ARRAY or not -count <= step < count:
+                if self.tokens[at].kind != K_ARRAY:
                     return NOT_FOUND
-                at = self._find_in(at, step)
+                index = PyLong_AsLongLongAndOverflow(step, &overflow)
+                count = self.tokens[at].count
+                if overflow or not -count <= index < count:
+                    return NOT_FOUND
+                at = self._find_in(at, <Py_ssize_t>index)
             else:
                 raise TypeError(f"path {path!r}: a step must be a str key or an int index, "
                                 f"not {type(step).__name__}")
         return at
 
     cdef Py_ssize_t _need(self, tuple path, object default) except -2:
-        cdef Py_ssize_t at = self._find(path)
+        return self._need_from(0, path, default)
+
+    cdef Py_ssize_t _need_from(self, Py_ssize_t base, tuple path, object default) except -2:
+        cdef Py_ssize_t at = self._find_from(base, path)
         if at == NOT_FOUND and default is _MISSING:
             raise KeyError(path)
         return at
@@ -421,34 +509,83 @@ cdef class Frame:
         """True when ``path`` leads to a value."""
         return self._find(path) != NOT_FOUND
 
-    def length(self, tuple path=()):
-        """Members of the object or elements of the array at ``path``."""
-        cdef Py_ssize_t at = self._need(path, _MISSING)
-        if self.tokens[at].kind != K_OBJECT and self.tokens[at].kind != K_ARRAY:
-            raise TypeError(f"{path!r}: not an object or array")
-        return self.tokens[at].count
+    def length(self, tuple path=(), default=_MISSING):
+        """Members of the object or elements of the array at ``path``; ``default`` (else
+        KeyError) when absent."""
+        cdef Py_ssize_t at = self._need(path, default)
+        return default if at == NOT_FOUND else self._length_at(at, path)
 
     def text(self, tuple path, default=_MISSING):
         """The string at ``path``; ``default`` (else KeyError) when absent."""
         cdef Py_ssize_t at = self._need(path, default)
-        if at == NOT_FOUND:
-            return default
-        if self.tokens[at].kind != K_STRING:
-            raise TypeError(f"{path!r}: expected a string, got {KINDS[self.tokens[at].kind]}")
-        return self._string(at)
+        return default if at == NOT_FOUND else self._text_at(at, path)
 
     def integer(self, tuple path, default=_MISSING):
         """The integer at ``path``, a JSON integer or a string of digits with an optional
         minus, within 64 bits; ``default`` (else KeyError) when absent."""
         cdef Py_ssize_t at = self._need(path, default)
-        cdef Token* token
+        return default if at == NOT_FOUND else self._integer_at(at, path)
+
+    def decimal(self, tuple path, int decimals, default=_MISSING):
+        """The number at ``path`` (a JSON number or a decimal string) times
+        ``10**decimals``, exactly (:func:`liqframe.core.to_units`); ``default`` (else KeyError)
+        when absent."""
+        cdef Py_ssize_t at = self._need(path, default)
+        return default if at == NOT_FOUND else self._decimal_at(at, path, decimals, decimals)
+
+    def fields(self, tuple specs):
+        """A tuple of one value per ``(path, kind, default)`` of ``specs``: kind "text",
+        "integer" or "length" reads as that method does, an int kind is :meth:`decimal`'s
+        places; a path of None is not read (its value is ``default``)."""
+        return self._fields(specs, 0)
+
+    cdef tuple _fields(self, tuple specs, Py_ssize_t base):
+        cdef Py_ssize_t count = len(specs), k
+        cdef tuple spec, values = PyTuple_New(count)
+        cdef object value
+        cdef int decimals, code
+        for k in range(count):
+            spec = _spec(specs[k])
+            code = _kind_code(spec[1], &decimals)
+            value = self._field(base, spec, code, decimals)
+            Py_INCREF(value)
+            PyTuple_SET_ITEM(values, k, value)
+        return values
+
+    cdef object _field(self, Py_ssize_t base, tuple spec, int code, int decimals):
+        """The value of one field ``spec`` from the value at ``base``: ``code`` and
+        ``decimals`` are what :func:`_kind_code` makes of its kind."""
+        cdef object path = spec[0], default = spec[2]
+        cdef Py_ssize_t at
+        if path is None:
+            return default
+        at = self._need_from(base, path, default)
+        if at == NOT_FOUND:
+            return default
+        if code == F_DECIMAL:
+            return self._decimal_at(at, path, decimals, spec[1])
+        if code == F_TEXT:
+            return self._text_at(at, path)
+        if code == F_INTEGER:
+            return self._integer_at(at, path)
+        return self._length_at(at, path)
+
+    cdef object _length_at(self, Py_ssize_t at, tuple path):
+        if self.tokens[at].kind != K_OBJECT and self.tokens[at].kind != K_ARRAY:
+            raise TypeError(f"{path!r}: not an object or array")
+        return self.tokens[at].count
+
+    cdef object _text_at(self, Py_ssize_t at, tuple path):
+        if self.tokens[at].kind != K_STRING:
+            raise TypeError(f"{path!r}: expected a string, got {KINDS[self.tokens[at].kind]}")
+        return self._string(at)
+
+    cdef object _integer_at(self, Py_ssize_t at, tuple path):
+        cdef Token* token = &self.tokens[at]
         cdef const uint8_t* s
         cdef Py_ssize_t i, end
         cdef bint negative
         cdef uint64_t value = 0, limit
-        if at == NOT_FOUND:
-            return default
-        token = &self.tokens[at]
         if token.kind == K_NUMBER:
             if not token.flag:
                 raise ValueError(f"{path!r}: {self._span(at)} is not an integer")
@@ -475,20 +612,16 @@ cdef class Frame:
             return -<int64_t>(value - 1) - 1
         return <int64_t>value
 
-    def decimal(self, tuple path, int decimals, default=_MISSING):
-        """The number at ``path`` (a JSON number or a decimal string) times
-        ``10**decimals``, exactly (:func:`liqframe.core.to_units`); ``default`` (else KeyError)
-        when absent."""
-        cdef Py_ssize_t at = self._need(path, default), length
-        cdef Token* token
+    cdef object _decimal_at(self, Py_ssize_t at, tuple path, int decimals, object places):
+        """:meth:`decimal` of the value at ``at``; ``places`` is ``decimals`` as given (it
+        names it in the error when ``decimals`` is out of range)."""
+        cdef Token* token = &self.tokens[at]
         cdef const char* data
-        if at == NOT_FOUND:
-            return default
-        token = &self.tokens[at]
+        cdef Py_ssize_t length
         if token.kind != K_STRING and token.kind != K_NUMBER:
             raise TypeError(f"{path!r}: expected a number, got {KINDS[token.kind]}")
         if not 0 <= decimals <= 18:
-            raise ValueError(f"decimals must be between 0 and 18, got {decimals}")
+            raise ValueError(f"decimals must be between 0 and 18, got {places}")
         if token.flag and token.kind == K_STRING:  # escapes: read the decoded text
             text = self._string(at)
             data = PyUnicode_AsUTF8AndSize(text, &length)
@@ -634,20 +767,72 @@ cdef class Frame:
     def sides(self, LevelBatch batch, bids, asks, price=0, size=1):
         """:meth:`levels` of the bids at path ``bids``, then of the asks at ``asks``; a path
         that is None or leads nowhere is skipped. Returns how many (all or none)."""
+        return self._sides(0, batch, bids, asks, price, size)
+
+    cdef Py_ssize_t _sides(self, Py_ssize_t base, LevelBatch batch, object bids, object asks,
+                           object price, object size) except -1:
         cdef Py_ssize_t start = batch._count, at, count = 0
         try:
             if bids is not None:
-                at = self._find(bids)
+                at = self._find_from(base, bids)
                 if at != NOT_FOUND:
                     count += self._levels_at(at, bids, batch, 0, None, None, price, size)
             if asks is not None:
-                at = self._find(asks)
+                at = self._find_from(base, asks)
                 if at != NOT_FOUND:
                     count += self._levels_at(at, asks, batch, 1, None, None, price, size)
         except BaseException:
             batch._count = start
             raise
         return count
+
+    def apply_update(self, data, UpdatePlan plan, dict feeds, received_ns=0):
+        """Parse ``data`` and, when it is a book update ``plan`` describes, apply it: see
+        liqframe._core.frames.Frame.apply_update."""
+        cdef Py_ssize_t at, entry = 0, k
+        cdef PyObject* found
+        cdef BookPipe pipe
+        cdef LevelBatch levels
+        cdef tuple fields, condition
+        self._parse(data)
+        for k in range(len(plan.when)):
+            condition = plan.when[k]
+            at = self._find(condition[0])
+            if at == NOT_FOUND or not self._is_text(at, plan._texts[k], condition[1]):
+                return None
+        at = self._find(plan.key)
+        if at == NOT_FOUND or self.tokens[at].kind != K_STRING:
+            return None
+        found = PyDict_GetItem(feeds, self._string(at))
+        if found == NULL or not (<object>found).synced:
+            return None
+        if plan.entries is not None:
+            at = self._find(plan.entries)
+            if at == NOT_FOUND or self.tokens[at].kind != K_ARRAY or self.tokens[at].count != 1:
+                return None
+            entry = at + 1
+        pipe = (<object>found).pipe
+        fields = plan.fields
+        first = self._field(entry, fields[0], plan.codes[0], plan.decimals[0])
+        last = self._field(entry, fields[1], plan.codes[1], plan.decimals[1])
+        previous = self._field(entry, fields[2], plan.codes[2], plan.decimals[2])
+        event_ns = self._field(entry, fields[3], plan.codes[3], plan.decimals[3])
+        published = self._field(entry, fields[4], plan.codes[4], plan.decimals[4])
+        levels = pipe.levels
+        levels._count = 0
+        self._sides(entry, levels, plan.bids, plan.asks, pipe.price, pipe.size)
+        return pipe._run(levels, first, last, previous, event_ns, received_ns, published)
+
+    cdef bint _is_text(self, Py_ssize_t at, bytes utf8, str text) except -1:
+        """True when the value at ``at`` is the string ``text`` (``utf8`` its UTF-8)."""
+        cdef Token* token = &self.tokens[at]
+        cdef Py_ssize_t length = PyBytes_GET_SIZE(utf8)
+        if token.kind != K_STRING:
+            return False
+        if token.flag:  # escapes: compare what they decode to
+            return self._string(at) == text
+        return token.end - token.start == length and \
+            memcmp(self.raw + token.start, PyBytes_AS_STRING(utf8), length) == 0
 
     def levels_sided(self, tuple path, LevelBatch batch, side, dict sides, price, size):
         """:meth:`levels` where each level's side is ``sides[level[side]]``."""

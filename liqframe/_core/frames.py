@@ -28,13 +28,17 @@ place and makes no Python object for what it skips):
   key of an object level; both must be strings or numbers. It raises what
   :meth:`liqframe.core.LevelBatch.add` raises (InvalidValue naming ``price`` or ``size``), and
   leaves the batch as it was.
+- :meth:`~Frame.fields` reads several values in one call, each ``(path, kind, default)``, and
+  :meth:`~Frame.apply_update` parses a frame and, when it is the book update an
+  :class:`UpdatePlan` describes, reads and applies it through the feed's
+  :class:`~liqframe.core.BookPipe`: a connector's usual message in one call.
 """
 
 import json
 import re
 
 from liqframe._core.fixed import to_units
-from liqframe._core.levels import LevelBatch, _check_side, _units
+from liqframe._core.levels import BookPipe, LevelBatch, _check_side, _units
 
 MISSING = object()
 #: Deepest nesting of arrays and objects a frame accepts.
@@ -169,9 +173,12 @@ class Frame:
         """True when ``path`` leads to a value."""
         return self._find(path) is not MISSING
 
-    def length(self, path=()):
-        """Members of the object or elements of the array at ``path``."""
-        value = self._need(path, MISSING)
+    def length(self, path=(), default=MISSING):
+        """Members of the object or elements of the array at ``path``; ``default`` (else
+        KeyError) when absent."""
+        value = self._need(path, default)
+        if value is MISSING:
+            return default
         if type(value) not in (dict, list):
             raise TypeError(f"{path!r}: not an object or array")
         return len(value)
@@ -214,6 +221,29 @@ class Frame:
             raise TypeError(f"{path!r}: expected a number, got {_kind(value)}")
         return to_units(str(value), decimals)
 
+    def fields(self, specs):
+        """A tuple of one value per ``(path, kind, default)`` of ``specs``: kind "text",
+        "integer" or "length" reads as that method does, an int kind is :meth:`decimal`'s
+        places; a path of None is not read (its value is ``default``)."""
+        if type(specs) is not tuple:
+            raise TypeError(f"specs: expected a tuple, got {type(specs).__name__}")
+        values = []
+        for spec in specs:
+            if type(spec) is not tuple or len(spec) != 3:
+                raise TypeError(f"fields: a field is (path, kind, default), not {spec!r}")
+            path, kind, default = spec
+            read = _READERS.get(kind) if type(kind) is str else None
+            if read is None and type(kind) is not int:
+                raise ValueError(f"fields: kind {kind!r} is not 'text', 'integer', 'length' "
+                                 "or a number of decimals")
+            if path is None:
+                values.append(default)
+            elif read is None:
+                values.append(self.decimal(path, kind, default))
+            else:
+                values.append(read(self, path, default))
+        return tuple(values)
+
     def value(self, path=(), default=MISSING):
         """The value at ``path`` as json.loads makes it; ``default`` (else KeyError) when
         absent."""
@@ -242,6 +272,41 @@ class Frame:
             del batch._sides[start:], batch._prices[start:], batch._sizes[start:]
             raise
         return count
+
+    def apply_update(self, data, plan, feeds, received_ns=0):
+        """Parse ``data`` and, when it is a book update ``plan`` describes, apply it; see
+        :class:`UpdatePlan`. Returns what :meth:`~liqframe.core.BookPipe.apply_levels`
+        returns, or None when the frame is not such an update (it stays parsed, for the
+        caller's general path) or ``feeds`` has no synced feed for it."""
+        if type(plan) is not UpdatePlan:
+            raise TypeError(f"plan: expected an UpdatePlan, got {type(plan).__name__}")
+        if type(feeds) is not dict:
+            raise TypeError(f"feeds: expected a dict, got {type(feeds).__name__}")
+        self.parse(data)
+        for path, text in plan.when:
+            value = self._find(path)
+            if type(value) is not str or value != text:
+                return None
+        key = self._find(plan.key)
+        feed = feeds.get(key) if type(key) is str else None
+        if feed is None or not feed.synced:
+            return None
+        entry = self
+        if plan.entries is not None:
+            entries = self._find(plan.entries)
+            if type(entries) is not list or len(entries) != 1:
+                return None
+            entry = Frame()  # the one entry, read as a frame of its own (paths from it)
+            entry._root, entry._parsed = entries[0], True
+        pipe = feed.pipe
+        if type(pipe) is not BookPipe:
+            raise TypeError(f"pipe: expected a BookPipe, got {type(pipe).__name__}")
+        first, last, previous, event_ns, published = entry.fields(plan.fields)
+        levels = pipe.levels
+        levels.clear()
+        entry.sides(levels, plan.bids, plan.asks, pipe.price, pipe.size)
+        return pipe.apply_levels(levels, first, last, previous, event_ns, received_ns,
+                                 published)
 
     def levels_sided(self, path, batch, side, sides, price, size):
         """:meth:`levels` where each level's side is ``sides[level[side]]``."""
@@ -277,6 +342,61 @@ class Frame:
             batch._prices.append(units_price)
             batch._sizes.append(units_size)
         return len(parsed)
+
+
+_READERS = {"text": Frame.text, "integer": Frame.integer, "length": Frame.length}
+
+
+class UpdatePlan:
+    """Where a venue's book update message keeps what :meth:`Frame.apply_update` needs.
+
+    - ``when``: ``((path, text), ...)``, each path leading to a string equal to ``text``
+      (``(("arg", "channel"), "books")``), else the frame is not such an update;
+    - ``key``: the path of the string naming the book, its feed's key in the ``feeds`` dict
+      given to :meth:`Frame.apply_update` (a feed has ``synced`` and ``pipe``, a
+      :class:`~liqframe.core.BookPipe`, as :class:`~liqframe.connectors.feed.BookFeed`);
+    - ``entries``: the path of an array whose one element holds the changes (an array of
+      another length is not such an update), or None when the frame itself holds them;
+    - ``fields``: five :meth:`Frame.fields` specs read from that element, the first and last
+      sequence ids, the previous one, the event time and the venue's checksum that
+      :meth:`~liqframe.core.BookPipe.apply_levels` takes;
+    - ``bids``, ``asks``: the paths from that element that :meth:`Frame.sides` reads.
+    """
+
+    __slots__ = ("when", "key", "entries", "fields", "bids", "asks")
+
+    def __init__(self, when, key, entries, fields, bids, asks):
+        self.when, self.key, self.entries, self.fields, self.bids, self.asks = _plan(
+            when, key, entries, fields, bids, asks)
+
+    def __repr__(self):
+        return (f"UpdatePlan({self.when!r}, {self.key!r}, {self.entries!r}, {self.fields!r}, "
+                f"{self.bids!r}, {self.asks!r})")
+
+
+def _plan(when, key, entries, fields, bids, asks):
+    """The parts of an UpdatePlan, checked (both twins construct through this)."""
+    if type(when) is not tuple or not all(
+            type(condition) is tuple and len(condition) == 2 and type(condition[0]) is tuple
+            and type(condition[1]) is str for condition in when):
+        raise TypeError(f"when: expected ((path, text), ...), got {when!r}")
+    for name, path, optional in (("key", key, False), ("entries", entries, True),
+                                 ("bids", bids, True), ("asks", asks, True)):
+        if type(path) is not tuple and not (optional and path is None):
+            raise TypeError(f"{name}: expected a path (a tuple){' or None' * optional}, "
+                            f"got {path!r}")
+    if type(fields) is not tuple or len(fields) != 5:
+        raise ValueError("fields: expected five specs (first, last, previous, event_ns, "
+                         f"published), got {fields!r}")
+    for spec in fields:
+        if type(spec) is not tuple or len(spec) != 3:
+            raise TypeError(f"fields: a field is (path, kind, default), not {spec!r}")
+        if type(spec[0]) is not tuple and spec[0] is not None:
+            raise TypeError(f"fields: a field's path is a tuple or None, not {spec[0]!r}")
+        if spec[1] not in _READERS and type(spec[1]) is not int:
+            raise ValueError(f"fields: kind {spec[1]!r} is not 'text', 'integer', 'length' "
+                             "or a number of decimals")
+    return when, key, entries, fields, bids, asks
 
 
 def _field(entry, field, name):

@@ -7,12 +7,17 @@ A venue's connector sets :attr:`ArgBooksConnector.kind` (also the checksum rule)
 :attr:`~ArgBooksConnector.sequenced` (whether entries carry ``seqId``/``prevSeqId``) and, when
 its subscription arguments hold more than channel and instrument, overrides
 :meth:`~ArgBooksConnector.arg`.
+
+Nearly every message is an update of one entry to a book in sync: :attr:`update_plan` says
+where its parts are, and :meth:`liqframe.core.Frame.apply_update` parses, reads and applies it
+in one call. Everything else (snapshots, several entries, a book out of sync, error events,
+other channels) goes through :meth:`~ArgBooksConnector.handle_parsed` on the parsed frame.
 """
 
 import orjson
 
 from liqframe.connectors.base import StreamingConnector
-from liqframe.core import MISMATCH, NO_SEQUENCE
+from liqframe.core import MISMATCH, NO_SEQUENCE, UpdatePlan
 from liqframe.errors import SequenceGap
 
 
@@ -25,6 +30,13 @@ class ArgBooksConnector(StreamingConnector):
         super().__init__(venue=venue, instruments=instruments, url=url, markets=markets,
                          **options)
         self.channel = channel
+        fields, bids, asks = self.entry((), snapshot=False)
+        #: Where an update of one entry keeps its parts, for Frame.apply_update.
+        self.update_plan = UpdatePlan(((CHANNEL, channel), (ACTION, "update")), INSTRUMENT,
+                                      DATA, fields, bids, asks)
+        # The entries a message usually has, worked out once for the general path.
+        self._snapshot_entries = [self.entry(("data", i), snapshot=True) for i in range(4)]
+        self._update_entries = [self.entry(("data", i), snapshot=False) for i in range(4)]
 
     def arg(self, instrument):
         """One subscription argument."""
@@ -38,25 +50,51 @@ class ArgBooksConnector(StreamingConnector):
         for feed in self.feeds.values():
             feed.pipe.checksum = feed.market.checksum(self.kind)
 
+    def entry(self, at, snapshot):
+        """``(fields, bids, asks)`` of the data entry at path ``at``: the
+        :class:`~liqframe.core.UpdatePlan` fields (``seqId`` as first and last sequence id,
+        ``prevSeqId`` of an update, ``ts`` in nanoseconds, ``checksum``; each read only when
+        this connector uses it) and the paths of its bids and asks."""
+        sequence = (*at, "seqId") if self.sequenced else None
+        previous = (*at, "prevSeqId") if self.sequenced and not snapshot else None
+        return (((sequence, "integer", NO_SEQUENCE), (sequence, "integer", NO_SEQUENCE),
+                 (previous, "integer", NO_SEQUENCE), ((*at, "ts"), 6, 0),
+                 ((*at, "checksum") if self.verify_checksums else None, "integer", None)),
+                (*at, "bids"), (*at, "asks"))
+
     def handle(self, data, received_ns):
         if data == "pong":
             return
         frame = self.frame
-        frame.parse(data)
-        if frame.text(CHANNEL, None) != self.channel or not frame.has(DATA):
+        try:
+            result = frame.apply_update(data, self.update_plan, self.feeds, received_ns)
+        except SequenceGap as error:
+            self.gap(self.feeds[frame.text(INSTRUMENT)], error)
+            return
+        if result is None:
+            self.handle_parsed(frame, received_ns)
+        elif result == MISMATCH:
+            feed = self.feeds[frame.text(INSTRUMENT)]
+            self.checksum_failed(feed, frame.integer(("data", 0, "checksum")),
+                                 feed.pipe.computed)
+
+    def handle_parsed(self, frame, received_ns):
+        """Whatever :meth:`handle` did not apply at once: snapshots, error events, updates
+        of several entries or to a book out of sync (dropped), other channels (ignored)."""
+        channel, instrument, action, count = frame.fields(HEADER)
+        if channel != self.channel or count is None:
             if frame.text(EVENT, None) == "error":
                 self.events.on_status(False, f"{self.kind}: {frame.value(MESSAGE, None)}")
             return
-        feed = self.feeds.get(frame.text(INSTRUMENT))
+        feed = self.feeds.get(instrument)
         if feed is None:
             return
-        snapshot = frame.text(ACTION, None) == "snapshot"
-        verify, sequenced = self.verify_checksums, self.sequenced
-        for index in range(frame.length(DATA)):
-            bids, asks, seq_id, prev_seq_id, ts, checksum = entry_paths(index)
-            sequence = frame.integer(seq_id, NO_SEQUENCE) if sequenced else NO_SEQUENCE
-            event_ns = frame.decimal(ts, 6, 0)
-            published = frame.integer(checksum, None) if verify else None
+        snapshot = action == "snapshot"
+        entries = self._snapshot_entries if snapshot else self._update_entries
+        for index in range(count):
+            fields, bids, asks = entries[index] if index < len(entries) else \
+                self.entry(("data", index), snapshot)
+            sequence, _, previous, event_ns, published = frame.fields(fields)
             if not snapshot and not feed.synced:
                 return
             levels = feed.batch()
@@ -66,7 +104,6 @@ class ArgBooksConnector(StreamingConnector):
                     self.checksum_failed(feed, published, feed.pipe.computed)
                     return
                 continue
-            previous = frame.integer(prev_seq_id, NO_SEQUENCE) if sequenced else NO_SEQUENCE
             try:
                 result = feed.pipe.apply_levels(levels, sequence, sequence, previous, event_ns,
                                                 received_ns, published)
@@ -79,18 +116,7 @@ class ArgBooksConnector(StreamingConnector):
 
 
 # Where the fields of a book message are.
-CHANNEL, INSTRUMENT, ACTION = ("arg", "channel"), ("arg", "instId"), ("action",)
-DATA, EVENT, MESSAGE = ("data",), ("event",), ("msg",)
-
-
-def _entry_paths(index):
-    return tuple(("data", index, field) for field in
-                 ("bids", "asks", "seqId", "prevSeqId", "ts", "checksum"))
-
-
-_ENTRY_PATHS = [_entry_paths(index) for index in range(4)]
-
-
-def entry_paths(index):
-    """Where the ``index``-th data entry's bids, asks, seqId, prevSeqId, ts and checksum are."""
-    return _ENTRY_PATHS[index] if index < 4 else _entry_paths(index)
+CHANNEL, INSTRUMENT, ACTION, DATA = ("arg", "channel"), ("arg", "instId"), ("action",), ("data",)
+HEADER = ((CHANNEL, "text", None), (INSTRUMENT, "text", None), (ACTION, "text", None),
+          (DATA, "length", None))
+EVENT, MESSAGE = ("event",), ("msg",)

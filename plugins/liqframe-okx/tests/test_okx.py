@@ -3,11 +3,19 @@ replayed over a loopback WebSocket: every one of OKX's 290 checksums must match,
 must be caught (checksum, and ``seqId``/``prevSeqId`` where the venue numbers its messages)
 and repaired by resubscribing."""
 
+import json
+
 import pytest
 from liqframe_okx import OkxConnector, liqframe_venue_connectors
 
 from liqframe.testing.recordings import load
-from liqframe.testing.replay import Fault, book_mismatches, recording_path, replay_connector
+from liqframe.testing.replay import (
+    CountingEvents,
+    Fault,
+    book_mismatches,
+    recording_path,
+    replay_connector,
+)
 from liqframe.testing.replay_exchanges import OkxV5
 
 
@@ -79,3 +87,45 @@ def test_recorded_increments_are_the_instruments_ticks(recording):
             options["markets"].items()} == {"BTC-USD-220527": ("1e-1", "1e-0"),
                                             "UNI-USD-SWAP": ("1e-3", "1e-0"),
                                             "BTC-USDT": ("1e-1", "1e-8")}
+
+
+def test_what_is_not_one_update_of_a_synced_book_takes_the_general_path(recording):
+    """Most messages are read and applied in one compiled call; the rest (snapshots, several
+    entries, books out of sync, error events, other channels) keep their rules."""
+    options = OkxConnector.replay_options(recording, type("S", (), {"ws_url": "ws://x/"})())
+
+    def connector():
+        made, events = OkxConnector(**options), CountingEvents()
+        made.attach(events)
+        return made, events
+
+    def text(index):
+        return recording.received[index].data.decode()
+
+    instrument = "UNI-USD-SWAP"
+    snapshot = recording.find(lambda m: m.get("action") == "snapshot"
+                              and m["arg"]["instId"] == instrument)
+    first, second = (book_update(recording, instrument, n) for n in (0, 1))
+    one, events = connector()
+    one.handle(text(first), 0)  # before the snapshot: dropped
+    assert one.stats.applied == 0 and events.changes == 0 and not one.stats.gaps
+    for index in (snapshot, first, second):
+        one.handle(text(index), 0)
+    both = json.loads(text(first))
+    both["data"] += json.loads(text(second))["data"]
+    two, _ = connector()
+    two.handle(text(snapshot), 0)
+    two.handle(json.dumps(both), 0)
+    assert one.stats.as_dict() == two.stats.as_dict()
+    assert two.stats.applied == 2 and two.stats.checksums_checked == 3
+    assert two.stats.checksum_failures == 0
+    book, expected = two.feeds[instrument].book, one.feeds[instrument].book
+    for side in (0, 1):
+        assert [column.tolist() for column in book.top(side, 400)] == \
+            [column.tolist() for column in expected.top(side, 400)]
+    two.handle('{"event":"error","msg":"Invalid request","code":"60012"}', 0)
+    assert two.events.status[-1] == (False, "okx: Invalid request")
+    trades = {"arg": {"channel": "trades", "instId": instrument},
+              "data": [{"px": "5.1", "sz": "1"}]}
+    two.handle(json.dumps(trades), 0)
+    assert two.stats.as_dict() == one.stats.as_dict()
