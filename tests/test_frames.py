@@ -475,6 +475,32 @@ def test_what_the_plan_does_not_describe_is_left_parsed_for_the_general_path(twi
 
 
 @twins
+def test_a_plan_reads_paths_through_arrays_and_objects_alike(twin):
+    """Plan paths with indexes (from the end too, or out of range) and nested keys."""
+    feed = Feed(twin)
+    when, key, entries, fields, bids, asks = PLAN
+    plan = twin.UpdatePlan(((("arg", "channel"), "books"), (("data", -1, "kind"), "diff")),
+                           ("arg", "instId"), None,
+                           (((("data", 0, "seqId"), "integer", NO_SEQUENCE),) * 2
+                            + ((("data", -1, "prevSeqId"), "integer", NO_SEQUENCE),
+                               (("data", 2**70, "ts"), 6, 0),
+                               (("data", 0, "checksum"), "integer", None))),
+                           ("data", 0, "bids"), ("data", -1, "asks"))
+    message = json.loads(update([("5.134", "0")], [("5.135", "7")]))
+    message["data"][0]["kind"] = "diff"
+    assert frame_of(twin, "{}").apply_update(json.dumps(message), plan, {"UNI": feed}) == APPLIED
+    assert feed.changes == [[[0, 1], [5134, 5135], [0, 7]]]
+    assert feed.pipe.book.sequence == 12
+    message["data"][0]["kind"] = "full"
+    assert twin.Frame().apply_update(json.dumps(message), plan, {"UNI": feed}) is None
+    missing = twin.UpdatePlan(when, key, entries, (*fields[:4], (("checksum",), "integer",
+                                                                 twin.MISSING)), bids, asks)
+    with pytest.raises(KeyError):
+        twin.Frame().apply_update(update([("5.1", "1")], seq=13, prev=12), missing,
+                                  {"UNI": feed})
+
+
+@twins
 def test_a_malformed_update_raises_and_changes_nothing(twin):
     feed = Feed(twin)
     frame, plan = twin.Frame(), twin.UpdatePlan(*PLAN)
@@ -513,6 +539,12 @@ def test_a_plan_is_checked_when_made(twin):
     with pytest.raises(TypeError, match="path"):
         twin.UpdatePlan(when, key, entries, (*fields[:4], ("checksum", "integer", None)), bids,
                         asks)
+    for path in [("bids", 1.5), ("bids", True), (None,)]:
+        with pytest.raises(TypeError, match="step"):
+            twin.UpdatePlan(when, key, entries, fields, path, asks)
+    with pytest.raises(TypeError, match="step"):
+        twin.UpdatePlan(when, key, entries, (*fields[:4], (("checksum", b"x"), 6, None)),
+                        bids, asks)
     with pytest.raises(TypeError, match="UpdatePlan"):
         twin.Frame().apply_update("{}", PLAN, {})
 

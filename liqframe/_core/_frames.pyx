@@ -18,7 +18,7 @@ from liqframe._core.frames import _plan
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_GetItem, PyDict_Next
 from cpython.long cimport PyLong_AsLongAndOverflow, PyLong_AsLongLongAndOverflow, PyLong_CheckExact
-from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_CheckExact, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
@@ -29,6 +29,7 @@ from liqframe._core._fixed cimport parse_units
 from liqframe._core._levels cimport BookPipe, LevelBatch, check_side, span_units
 
 cdef extern from "Python.h":
+    const Py_ssize_t PY_SSIZE_T_MAX
     const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
     object PyUnicode_DecodeUTF8(const char* data, Py_ssize_t size, const char* errors)
     bint PyUnicode_CheckExact(object value)
@@ -132,6 +133,16 @@ cdef extern from *:
     int liqframe_first_special(const uint8_t* p) noexcept nogil
 
 
+cdef inline bint _same(const uint8_t* text, const char* key, Py_ssize_t length) noexcept:
+    """The ``length`` bytes at ``text`` are those at ``key`` (keys are short: a loop beats a
+    call to memcmp)."""
+    cdef Py_ssize_t i
+    for i in range(length):
+        if text[i] != <uint8_t>key[i]:
+            return False
+    return True
+
+
 cdef inline Py_ssize_t _plain_run(const uint8_t* s, Py_ssize_t i, Py_ssize_t n) noexcept:
     """Skip the string bytes from ``s[i]`` that need no look, eight at a time."""
     cdef int plain
@@ -182,14 +193,47 @@ cdef tuple _spec(object spec):
     return <tuple>spec
 
 
+# One step of a path as a plan keeps it: a key's UTF-8 (the plan holds the key) or an index.
+ctypedef struct Step:
+    const char* name    # NULL for an index
+    Py_ssize_t value    # the key's length, or the index
+    PyObject* key
+
+
+# One path of a plan: ``count`` steps from ``first``; count -1 for None (nothing to read).
+ctypedef struct Walk:
+    Py_ssize_t first, count
+
+
+cdef enum:
+    # The walks of a plan: its five fields, then these, then one per condition of ``when``.
+    P_BIDS = 5
+    P_ASKS = 6
+    P_KEY = 7
+    P_ENTRIES = 8
+    P_WHEN = 9
+
+
 cdef class UpdatePlan:
     """Where a venue's book update keeps what Frame.apply_update needs; see
-    liqframe._core.frames.UpdatePlan."""
+    liqframe._core.frames.UpdatePlan. Its paths are kept as C steps, walked without touching
+    a Python object."""
 
     cdef readonly tuple when, key, entries, fields, bids, asks
     cdef tuple _texts   # the UTF-8 of each text of ``when``
     cdef int codes[5]   # what _kind_code makes of each field's kind
     cdef int decimals[5]
+    cdef int64_t ids[3]  # the sequence ids' defaults, when id_given (an int of 64 bits)
+    cdef bint id_given[3]
+    cdef Step* steps
+    cdef Walk* walks
+
+    def __cinit__(self):
+        self.steps, self.walks = NULL, NULL
+
+    def __dealloc__(self):
+        PyMem_Free(self.steps)
+        PyMem_Free(self.walks)
 
     def __init__(self, when, key, entries, fields, bids, asks):
         self.when, self.key, self.entries, self.fields, self.bids, self.asks = _plan(
@@ -197,6 +241,37 @@ cdef class UpdatePlan:
         self._texts = tuple(text.encode("utf-8", "surrogatepass") for _, text in self.when)
         for k in range(5):
             self.codes[k] = _kind_code(self.fields[k][1], &self.decimals[k])
+        for k in range(3):
+            default = self.fields[k][2]
+            self.id_given[k] = PyLong_CheckExact(default) and -2**63 <= default < 2**63
+            if self.id_given[k]:
+                self.ids[k] = default
+        self._compile([spec[0] for spec in self.fields] + [self.bids, self.asks, self.key,
+                                                           self.entries]
+                      + [path for path, _ in self.when])
+
+    cdef int _compile(self, list paths) except -1:
+        cdef Py_ssize_t total = sum(len(path) for path in paths if path is not None), n = 0
+        cdef long long index
+        cdef int overflow
+        PyMem_Free(self.steps)
+        PyMem_Free(self.walks)
+        self.steps = <Step*>PyMem_Malloc(max(total, 1) * sizeof(Step))
+        self.walks = <Walk*>PyMem_Malloc(len(paths) * sizeof(Walk))
+        if self.steps == NULL or self.walks == NULL:
+            raise MemoryError()
+        for w, path in enumerate(paths):
+            self.walks[w].first, self.walks[w].count = n, -1 if path is None else len(path)
+            for step in path or ():
+                self.steps[n].key = <PyObject*>step
+                if PyUnicode_CheckExact(step):
+                    self.steps[n].name = PyUnicode_AsUTF8AndSize(step, &self.steps[n].value)
+                else:  # an int (_plan checked): one too large is never in range
+                    index = PyLong_AsLongLongAndOverflow(step, &overflow)
+                    self.steps[n].name = NULL
+                    self.steps[n].value = PY_SSIZE_T_MAX if overflow else <Py_ssize_t>index
+                n += 1
+        return 0
 
     def __repr__(self):
         return (f"UpdatePlan({self.when!r}, {self.key!r}, {self.entries!r}, {self.fields!r}, "
@@ -431,8 +506,14 @@ cdef class Frame:
     cdef Py_ssize_t _member(self, Py_ssize_t at, object key) except -2:
         """Tape index of the value of ``key`` in the object at ``at`` (the last one when a
         key repeats, as json.loads keeps), or NOT_FOUND."""
-        cdef Py_ssize_t length, j, m, found = NOT_FOUND
+        cdef Py_ssize_t length
         cdef const char* name = PyUnicode_AsUTF8AndSize(key, &length)
+        return self._member_utf8(at, name, length, key)
+
+    cdef Py_ssize_t _member_utf8(self, Py_ssize_t at, const char* name, Py_ssize_t length,
+                                 object key) except -2:
+        """:meth:`_member` of ``key``, whose UTF-8 is the ``length`` bytes at ``name``."""
+        cdef Py_ssize_t j, m, found = NOT_FOUND
         cdef Token* k
         j = at + 1
         for m in range(self.tokens[at].count):
@@ -440,7 +521,7 @@ cdef class Frame:
             if k.flag:
                 if self._string(j) == key:
                     found = j + 1
-            elif k.end - k.start == length and memcmp(self.raw + k.start, name, length) == 0:
+            elif k.end - k.start == length and _same(self.raw + k.start, name, length):
                 found = j + 1
             j = self.tokens[j + 1].next
         return found
@@ -476,11 +557,28 @@ cdef class Frame:
                                 f"not {type(step).__name__}")
         return at
 
-    cdef Py_ssize_t _need(self, tuple path, object default) except -2:
-        return self._need_from(0, path, default)
+    cdef Py_ssize_t _walk(self, Py_ssize_t at, UpdatePlan plan, Py_ssize_t w) except -2:
+        """:meth:`_find_from` of the plan's path ``w`` (not None)."""
+        cdef Walk* walk = &plan.walks[w]
+        cdef Step* step
+        cdef Py_ssize_t k, count
+        for k in range(walk.count):
+            step = &plan.steps[walk.first + k]
+            if step.name != NULL:
+                if self.tokens[at].kind != K_OBJECT:
+                    return NOT_FOUND
+                at = self._member_utf8(at, step.name, step.value, <object>step.key)
+                if at == NOT_FOUND:
+                    return NOT_FOUND
+            else:
+                count = self.tokens[at].count
+                if self.tokens[at].kind != K_ARRAY or not -count <= step.value < count:
+                    return NOT_FOUND
+                at = self._find_in(at, step.value)
+        return at
 
-    cdef Py_ssize_t _need_from(self, Py_ssize_t base, tuple path, object default) except -2:
-        cdef Py_ssize_t at = self._find_from(base, path)
+    cdef Py_ssize_t _need(self, tuple path, object default) except -2:
+        cdef Py_ssize_t at = self._find(path)
         if at == NOT_FOUND and default is _MISSING:
             raise KeyError(path)
         return at
@@ -555,12 +653,23 @@ cdef class Frame:
     cdef object _field(self, Py_ssize_t base, tuple spec, int code, int decimals):
         """The value of one field ``spec`` from the value at ``base``: ``code`` and
         ``decimals`` are what :func:`_kind_code` makes of its kind."""
+        if spec[0] is None:
+            return spec[2]
+        return self._field_at(self._find_from(base, spec[0]), spec, code, decimals)
+
+    cdef object _plan_field(self, Py_ssize_t base, UpdatePlan plan, Py_ssize_t k):
+        """:meth:`_field` of the plan's ``k``-th field."""
+        if plan.walks[k].count < 0:
+            return plan.fields[k][2]
+        return self._field_at(self._walk(base, plan, k), plan.fields[k], plan.codes[k],
+                              plan.decimals[k])
+
+    cdef object _field_at(self, Py_ssize_t at, tuple spec, int code, int decimals):
+        """:meth:`_field` of the value its path found at ``at`` (maybe NOT_FOUND)."""
         cdef object path = spec[0], default = spec[2]
-        cdef Py_ssize_t at
-        if path is None:
-            return default
-        at = self._need_from(base, path, default)
         if at == NOT_FOUND:
+            if default is _MISSING:
+                raise KeyError(path)
             return default
         if code == F_DECIMAL:
             return self._decimal_at(at, path, decimals, spec[1])
@@ -581,6 +690,10 @@ cdef class Frame:
         return self._string(at)
 
     cdef object _integer_at(self, Py_ssize_t at, tuple path):
+        return self._integer_c(at, path)
+
+    cdef int64_t _integer_c(self, Py_ssize_t at, tuple path) except? -1:
+        """:meth:`integer` of the value at ``at``."""
         cdef Token* token = &self.tokens[at]
         cdef const uint8_t* s
         cdef Py_ssize_t i, end
@@ -793,35 +906,58 @@ cdef class Frame:
         cdef PyObject* found
         cdef BookPipe pipe
         cdef LevelBatch levels
-        cdef tuple fields, condition
+        cdef int64_t ids[3]
+        if plan.walks == NULL:
+            raise ValueError("plan: made without UpdatePlan.__init__")
         self._parse(data)
         for k in range(len(plan.when)):
-            condition = plan.when[k]
-            at = self._find(condition[0])
-            if at == NOT_FOUND or not self._is_text(at, plan._texts[k], condition[1]):
+            at = self._walk(0, plan, P_WHEN + k)
+            if at == NOT_FOUND or not self._is_text(at, plan._texts[k], plan.when[k][1]):
                 return None
-        at = self._find(plan.key)
+        at = self._walk(0, plan, P_KEY)
         if at == NOT_FOUND or self.tokens[at].kind != K_STRING:
             return None
         found = PyDict_GetItem(feeds, self._string(at))
         if found == NULL or not (<object>found).synced:
             return None
         if plan.entries is not None:
-            at = self._find(plan.entries)
+            at = self._walk(0, plan, P_ENTRIES)
             if at == NOT_FOUND or self.tokens[at].kind != K_ARRAY or self.tokens[at].count != 1:
                 return None
             entry = at + 1
         pipe = (<object>found).pipe
-        fields = plan.fields
-        first = self._field(entry, fields[0], plan.codes[0], plan.decimals[0])
-        last = self._field(entry, fields[1], plan.codes[1], plan.decimals[1])
-        previous = self._field(entry, fields[2], plan.codes[2], plan.decimals[2])
-        event_ns = self._field(entry, fields[3], plan.codes[3], plan.decimals[3])
-        published = self._field(entry, fields[4], plan.codes[4], plan.decimals[4])
+        for k in range(3):
+            ids[k] = self._sequence(entry, plan, k)
+        event_ns = self._plan_field(entry, plan, 3)
+        published = self._plan_field(entry, plan, 4)
         levels = pipe.levels
         levels._count = 0
-        self._sides(entry, levels, plan.bids, plan.asks, pipe.price, pipe.size)
-        return pipe._run(levels, first, last, previous, event_ns, received_ns, published)
+        try:
+            for k in range(2):  # bids, then asks
+                if plan.walks[P_BIDS + k].count >= 0:
+                    at = self._walk(entry, plan, P_BIDS + k)
+                    if at != NOT_FOUND:
+                        self._levels_at(at, plan.asks if k else plan.bids, levels, k, None,
+                                        None, pipe.price, pipe.size)
+        except BaseException:
+            levels._count = 0
+            raise
+        return pipe._run(levels, ids[0], ids[1], ids[2], event_ns, received_ns, published)
+
+    cdef int64_t _sequence(self, Py_ssize_t base, UpdatePlan plan, int k) except? -1:
+        """The ``k``-th field of ``plan`` (a sequence id) from the value at ``base``, read
+        straight to an int64 when it is an integer (no int object made)."""
+        cdef tuple spec = plan.fields[k]
+        cdef Py_ssize_t at = NOT_FOUND
+        if plan.codes[k] != F_INTEGER:
+            return self._plan_field(base, plan, k)
+        if plan.walks[k].count >= 0:
+            at = self._walk(base, plan, k)
+            if at != NOT_FOUND:
+                return self._integer_c(at, spec[0])
+            if spec[2] is _MISSING:
+                raise KeyError(spec[0])
+        return plan.ids[k] if plan.id_given[k] else spec[2]
 
     cdef bint _is_text(self, Py_ssize_t at, bytes utf8, str text) except -1:
         """True when the value at ``at`` is the string ``text`` (``utf8`` its UTF-8)."""

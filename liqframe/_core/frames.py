@@ -385,6 +385,8 @@ def _plan(when, key, entries, fields, bids, asks):
         if type(path) is not tuple and not (optional and path is None):
             raise TypeError(f"{name}: expected a path (a tuple){' or None' * optional}, "
                             f"got {path!r}")
+    for path in (key, entries, bids, asks, *(condition[0] for condition in when)):
+        _check_steps(path)
     if type(fields) is not tuple or len(fields) != 5:
         raise ValueError("fields: expected five specs (first, last, previous, event_ns, "
                          f"published), got {fields!r}")
@@ -393,10 +395,18 @@ def _plan(when, key, entries, fields, bids, asks):
             raise TypeError(f"fields: a field is (path, kind, default), not {spec!r}")
         if type(spec[0]) is not tuple and spec[0] is not None:
             raise TypeError(f"fields: a field's path is a tuple or None, not {spec[0]!r}")
+        _check_steps(spec[0])
         if spec[1] not in _READERS and type(spec[1]) is not int:
             raise ValueError(f"fields: kind {spec[1]!r} is not 'text', 'integer', 'length' "
                              "or a number of decimals")
     return when, key, entries, fields, bids, asks
+
+
+def _check_steps(path):
+    for step in path or ():
+        if type(step) not in (str, int):
+            raise TypeError(f"path {path!r}: a step must be a str key or an int index, "
+                            f"not {type(step).__name__}")
 
 
 def _field(entry, field, name):
