@@ -50,14 +50,17 @@ import time
 #: the selector: a timer due meanwhile waits for all of them).
 PROBE = r"""
 import asyncio, asyncio.events, gc, json, os, selectors, sys, time
+from liqframe.host.scheduling import new_event_loop  # the loop `liqframe run` uses
 
 POLICIES = {os.SCHED_OTHER: "SCHED_OTHER", os.SCHED_FIFO: "SCHED_FIFO"}
+RESET = os.SCHED_RESET_ON_FORK  # a flag the kernel reports with the policy
 
 class Meter:
     def __init__(self):
         self.reset()
 
     def reset(self):
+        self.fresh = True  # the callback running now (the probe's own command) is not counted
         self.wall = self.cpu = 0.0
         self.name = ""
         self.by_name = {}  # callback name -> its longest CPU time
@@ -82,6 +85,9 @@ def _timed(handle):
     wall, cpu = time.perf_counter(), time.thread_time()
     _run(handle)
     cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+    if meter.fresh:
+        meter.fresh = False
+        return
     meter.turn += cpu
     if cpu > 0.0002:
         name = _name(handle)
@@ -91,7 +97,7 @@ def _timed(handle):
     meter.wall = max(meter.wall, wall)
 
 asyncio.events.Handle._run = _timed
-_select = selectors.DefaultSelector.select
+_select = selectors.EpollSelector.select
 
 def _polled(self, timeout=None):
     if meter.turn:
@@ -99,7 +105,7 @@ def _polled(self, timeout=None):
         meter.turn = 0.0
     return _select(self, timeout)
 
-selectors.DefaultSelector.select = _polled
+selectors.EpollSelector.select = _polled
 
 def _collection(phase, info):
     if phase == "start":
@@ -141,7 +147,8 @@ async def commands(stats):
                               "turn_max_ms": max(meter.turns, default=0.0) * 1e3,
                               "turns_over_1ms": sum(t > 0.001 for t in meter.turns),
                               "turns": len(meter.turns),
-                              "policy": POLICIES.get(os.sched_getscheduler(0), "other"),
+                              "policy": POLICIES.get(os.sched_getscheduler(0) & ~RESET,
+                                                     "other"),
                               "longest": sorted(((round(c * 1e3, 3), n) for n, c in
                                                  meter.by_name.items()), reverse=True)[:8]}),
                   flush=True)
@@ -178,7 +185,8 @@ async def main(db, venues, priority):
     for task in tasks:
         task.cancel()
 
-asyncio.run(main(sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])))
+with asyncio.Runner(loop_factory=new_event_loop) as runner:
+    runner.run(main(sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])))
 """
 
 #: A bare event loop running only the probe, measured at the same moments as the host: the
@@ -191,7 +199,8 @@ async def main():
     await commands(stats)
     task.cancel()
 
-asyncio.run(main())
+with asyncio.Runner(loop_factory=new_event_loop) as runner:
+    runner.run(main())
 """
 
 KEY = "bench-key"

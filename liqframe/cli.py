@@ -100,7 +100,7 @@ def add_run(subparsers):
 
 
 def cmd_run(args):
-    from liqframe.host import Host, build_components
+    from liqframe.host import Host, build_components, new_event_loop
 
     console = _console()
     if not console.is_terminal:  # logs and pipes: room for the summary table
@@ -132,7 +132,8 @@ def cmd_run(args):
         async with LiveStatus(console, host, args.duration).running():
             return await host.run(args.duration)
 
-    status = asyncio.run(main())
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        status = runner.run(main())
     if host.market is not None:
         from liqframe.host.status import summary_table
 

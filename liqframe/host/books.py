@@ -51,6 +51,8 @@ class RateTable:
 
     def __init__(self):
         self.values = {}  # currency -> (numeraire, Decimal)
+        # (source, target) -> rate: Fractions of Decimals cost microseconds, asked every tick
+        self._known = {}
 
     def set(self, currency, numeraire, value):
         value = Decimal(value)
@@ -58,10 +60,19 @@ class RateTable:
             return False
         old = self.values.get(currency)
         self.values[currency] = (numeraire, value)
-        return old != (numeraire, value)
+        if old == (numeraire, value):
+            return False
+        self._known.clear()
+        return True
 
     def rate(self, source, target):
         """The exact price of one ``source`` in ``target`` as a Fraction, or None if unknown."""
+        key = (source, target)
+        if key not in self._known:
+            self._known[key] = self._rate(source, target)
+        return self._known[key]
+
+    def _rate(self, source, target):
         if source == target:
             return Fraction(1)
         a, b = self.values.get(source), self.values.get(target)
@@ -102,6 +113,7 @@ class Market:
         self.books = {(v, s): L2Book() for v, symbols in venues.items() for s in symbols}
         self.health = {v: VenueHealth(v) for v in venues}
         self.rates = RateTable()
+        self._mid_factors = {}  # symbol -> (rate, its (numerator, denominator) for mid())
         self.groups = {}
         self.crossings = 0
         for symbol, instrument in self.instruments.items():
@@ -162,10 +174,14 @@ class Market:
         rate = self.rates.rate(instrument.quote, group.currency())
         if rate is None:
             return None
-        # mid in reference ticks -> reference currency -> symbol currency -> symbol ticks
-        value = Fraction(bid + ask, 2) * Fraction(group.instrument.price_increment) / rate / \
-            Fraction(instrument.price_increment)
-        return value.numerator // value.denominator
+        known = self._mid_factors.get(symbol)
+        if known is None or known[0] is not rate:  # the rates table makes a new one on a change
+            # reference ticks -> reference currency -> symbol currency -> symbol ticks
+            factor = Fraction(group.instrument.price_increment) / rate / \
+                Fraction(instrument.price_increment)
+            known = self._mid_factors[symbol] = (rate, factor.as_integer_ratio())
+        numerator, denominator = known[1]
+        return (bid + ask) * numerator // (2 * denominator)
 
     def inventory(self, venue, asset):
         return self.portfolio.inventory(venue, asset)
