@@ -17,6 +17,7 @@ import pytest
 from liqframe.host.scheduling import PreciseEpollSelector, new_event_loop
 from liqframe.testing.world import SimWorld
 
+
 def fifo_allowed():
     """Whether this machine lets a process take SCHED_FIFO, asked of a child process (so
     this one's policy is untouched) with the system call itself."""

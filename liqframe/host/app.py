@@ -31,8 +31,8 @@ from liqframe.host.hub import EventHub
 from liqframe.host.normaliser import VenueFeed
 from liqframe.host.orders import OrderManager
 from liqframe.host.portfolio import Portfolio
-from liqframe.host.scheduling import RealtimePolicy
 from liqframe.host.routing import OrderRouter, fee_bps
+from liqframe.host.scheduling import RealtimePolicy
 from liqframe.model import Instrument, Order, ParentOrder, TimeInForce
 from liqframe.plugins import Registry
 from liqframe.store import Store
