@@ -630,23 +630,26 @@ class Host:
             self.market.bump()
 
 
-#: Collections of the middle generation after this many of the youngest (CPython's default
-#: is 10): each then walks fewer objects, under a millisecond even while a hundred dashboard
-#: clients connect at once.
-MIDDLE_GENERATION_EVERY = 4
+#: Garbage collection thresholds during a run: the youngest generation after this many new
+#: containers (CPython's default is 700), the middle one after this many collections of the
+#: youngest (default 10), the oldest after this many of the middle one (default 10). A
+#: collection's pause grows with what it walks: smaller young generations keep those pauses
+#: near 0.2-0.3 ms (0.4-1 ms with the defaults while a hundred dashboard clients are served),
+#: and the oldest threshold is raised so that full collections, which walk everything the run
+#: holds, come no more often than with the defaults.
+THRESHOLDS = (350, 4, 20)
 
 
 def _freeze_heap():
     """Leave what exists now (modules, plugins, configuration, the market's set-up: a few
     hundred thousand objects) out of every later garbage collection, until the run ends, and
-    collect the middle generation more often; returns the thresholds to restore. A full
-    collection of that heap takes 20 to 70 ms, and it runs inside whichever callback of the
-    event loop happens to allocate; frozen, a full collection walks only what the run itself
-    made and still holds."""
+    set :data:`THRESHOLDS`; returns the thresholds to restore. A full collection of that heap
+    takes 20 to 70 ms, and it runs inside whichever callback of the event loop happens to
+    allocate; frozen, a full collection walks only what the run itself made and still holds."""
     gc.collect()
     gc.freeze()
     thresholds = gc.get_threshold()
-    gc.set_threshold(thresholds[0], min(thresholds[1], MIDDLE_GENERATION_EVERY), thresholds[2])
+    gc.set_threshold(*THRESHOLDS)
     return thresholds
 
 
