@@ -11,11 +11,23 @@ cdef struct Level:
     int64_t size
 
 
-cdef struct Side:
-    # Levels below the window (every key < lo), ascending by key, best last.
+cdef struct Chunk:
+    # A run of the levels below the window, ascending by key: count of them in a block of
+    # capacity (16 .. CHUNK of _book.pyx). low is the first key, kept here so that finding a
+    # chunk searches one array instead of reading every block.
+    int64_t low
     Level* levels
     Py_ssize_t count
     Py_ssize_t capacity
+
+
+cdef struct Side:
+    # Levels below the window (every key < lo) in chunks ascending by key, best chunk last;
+    # count is how many levels they hold together (count + in_window: the side's levels).
+    Chunk* chunks
+    Py_ssize_t chunk_count
+    Py_ssize_t chunk_capacity
+    Py_ssize_t count
     # The window: sizes of the keys lo .. lo + span - 1 by direct address (0: no level), and
     # one bit per slot set where there is a level. span is 0 (no window, all levels in the
     # array) until the side holds enough levels for the window to pay for its memory.
