@@ -349,18 +349,26 @@ cdef inline void _shrink_chunks(Side* side) noexcept:
                                   sizeof(Chunk), MIN_CHUNKS)
 
 
-cdef int _new_chunk(Side* side, Py_ssize_t at, Py_ssize_t capacity) except -1:
-    """Insert an empty chunk with room for ``capacity`` levels before chunk ``at``; raises
-    (MemoryError) with nothing changed."""
-    cdef Level* levels
-    cdef Chunk* chunk
-    _reserve_chunks(side, side.chunk_count + 1)
-    levels = <Level*>PyMem_Malloc(capacity * sizeof(Level))
+cdef bint _give_block(Chunk* chunk, Py_ssize_t count) noexcept:
+    """Make ``chunk`` empty with a block sized for ``count`` levels; False (chunk untouched)
+    when the memory is not there."""
+    cdef Py_ssize_t capacity = _capacity_for(count)
+    cdef Level* levels = <Level*>PyMem_Malloc(capacity * sizeof(Level))
     if levels == NULL:
+        return False
+    chunk.levels, chunk.count, chunk.capacity, chunk.low = levels, 0, capacity, INT64_MIN
+    return True
+
+
+cdef int _new_chunk(Side* side, Py_ssize_t at, Py_ssize_t room) except -1:
+    """Insert an empty chunk with room for ``room`` levels before chunk ``at``; raises
+    (MemoryError) with nothing changed."""
+    cdef Chunk made
+    _reserve_chunks(side, side.chunk_count + 1)
+    if not _give_block(&made, room):
         raise MemoryError()
     memmove(&side.chunks[at + 1], &side.chunks[at], (side.chunk_count - at) * sizeof(Chunk))
-    chunk = &side.chunks[at]
-    chunk.levels, chunk.count, chunk.capacity, chunk.low = levels, 0, capacity, INT64_MIN
+    side.chunks[at] = made
     side.chunk_count += 1
     return 0
 
@@ -484,7 +492,6 @@ cdef int _flush(Side* side) except -1:
     cdef Py_ssize_t word, slot, room = 0, fresh, left, k, at
     cdef uint64_t occupied
     cdef Chunk* chunk
-    cdef Level* levels
     if not side.in_window:
         return 0
     if side.chunk_count:
@@ -497,15 +504,10 @@ cdef int _flush(Side* side) except -1:
     _reserve_chunks(side, side.chunk_count + fresh)
     # The new chunks are made in the array's spare room and counted once all of them are.
     for k in range(fresh):
-        levels = <Level*>PyMem_Malloc(_capacity_for(min(left - k * CHUNK, CHUNK))
-                                      * sizeof(Level))
-        if levels == NULL:
+        if not _give_block(&side.chunks[side.chunk_count + k], min(left - k * CHUNK, CHUNK)):
             for at in range(k):
                 PyMem_Free(side.chunks[side.chunk_count + at].levels)
             raise MemoryError()
-        chunk = &side.chunks[side.chunk_count + k]
-        chunk.levels, chunk.count = levels, 0
-        chunk.capacity = _capacity_for(min(left - k * CHUNK, CHUNK))
     at = side.chunk_count - 1 if room else side.chunk_count
     side.chunk_count += fresh
     chunk = &side.chunks[at]
@@ -805,9 +807,7 @@ cdef int _cut(Side* side, const Level* levels, Py_ssize_t count) except -1:
     for start in range(0, count, CHUNK):
         take = min(CHUNK, count - start)
         chunk = &side.chunks[side.chunk_count]
-        chunk.capacity = _capacity_for(take)
-        chunk.levels = <Level*>PyMem_Malloc(chunk.capacity * sizeof(Level))
-        if chunk.levels == NULL:
+        if not _give_block(chunk, take):
             raise MemoryError()
         memcpy(chunk.levels, levels + start, take * sizeof(Level))
         chunk.count, chunk.low = take, levels[start].key

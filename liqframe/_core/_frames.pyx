@@ -635,9 +635,6 @@ cdef class Frame:
         """A tuple of one value per ``(path, kind, default)`` of ``specs``: kind "text",
         "integer" or "length" reads as that method does, an int kind is :meth:`decimal`'s
         places; a path of None is not read (its value is ``default``)."""
-        return self._fields(specs, 0)
-
-    cdef tuple _fields(self, tuple specs, Py_ssize_t base):
         cdef Py_ssize_t count = len(specs), k
         cdef tuple spec, values = PyTuple_New(count)
         cdef object value
@@ -645,27 +642,22 @@ cdef class Frame:
         for k in range(count):
             spec = _spec(specs[k])
             code = _kind_code(spec[1], &decimals)
-            value = self._field(base, spec, code, decimals)
+            value = spec[2] if spec[0] is None else \
+                self._field_at(self._find(spec[0]), spec, code, decimals)
             Py_INCREF(value)
             PyTuple_SET_ITEM(values, k, value)
         return values
 
-    cdef object _field(self, Py_ssize_t base, tuple spec, int code, int decimals):
-        """The value of one field ``spec`` from the value at ``base``: ``code`` and
-        ``decimals`` are what :func:`_kind_code` makes of its kind."""
-        if spec[0] is None:
-            return spec[2]
-        return self._field_at(self._find_from(base, spec[0]), spec, code, decimals)
-
     cdef object _plan_field(self, Py_ssize_t base, UpdatePlan plan, Py_ssize_t k):
-        """:meth:`_field` of the plan's ``k``-th field."""
+        """The plan's ``k``-th field, read from the value at ``base``."""
         if plan.walks[k].count < 0:
             return plan.fields[k][2]
         return self._field_at(self._walk(base, plan, k), plan.fields[k], plan.codes[k],
                               plan.decimals[k])
 
     cdef object _field_at(self, Py_ssize_t at, tuple spec, int code, int decimals):
-        """:meth:`_field` of the value its path found at ``at`` (maybe NOT_FOUND)."""
+        """The value of field ``spec``, whose path found ``at`` (maybe NOT_FOUND): ``code``
+        and ``decimals`` are what :func:`_kind_code` makes of its kind."""
         cdef object path = spec[0], default = spec[2]
         if at == NOT_FOUND:
             if default is _MISSING:
@@ -689,10 +681,7 @@ cdef class Frame:
             raise TypeError(f"{path!r}: expected a string, got {KINDS[self.tokens[at].kind]}")
         return self._string(at)
 
-    cdef object _integer_at(self, Py_ssize_t at, tuple path):
-        return self._integer_c(at, path)
-
-    cdef int64_t _integer_c(self, Py_ssize_t at, tuple path) except? -1:
+    cdef int64_t _integer_at(self, Py_ssize_t at, tuple path) except? -1:
         """:meth:`integer` of the value at ``at``."""
         cdef Token* token = &self.tokens[at]
         cdef const uint8_t* s
@@ -954,7 +943,7 @@ cdef class Frame:
         if plan.walks[k].count >= 0:
             at = self._walk(base, plan, k)
             if at != NOT_FOUND:
-                return self._integer_c(at, spec[0])
+                return self._integer_at(at, spec[0])
             if spec[2] is _MISSING:
                 raise KeyError(spec[0])
         return plan.ids[k] if plan.id_given[k] else spec[2]
@@ -968,7 +957,7 @@ cdef class Frame:
         if token.flag:  # escapes: compare what they decode to
             return self._string(at) == text
         return token.end - token.start == length and \
-            memcmp(self.raw + token.start, PyBytes_AS_STRING(utf8), length) == 0
+            _same(self.raw + token.start, PyBytes_AS_STRING(utf8), length)
 
     def levels_sided(self, tuple path, LevelBatch batch, side, dict sides, price, size):
         """:meth:`levels` where each level's side is ``sides[level[side]]``."""

@@ -232,10 +232,7 @@ class Frame:
             if type(spec) is not tuple or len(spec) != 3:
                 raise TypeError(f"fields: a field is (path, kind, default), not {spec!r}")
             path, kind, default = spec
-            read = _READERS.get(kind) if type(kind) is str else None
-            if read is None and type(kind) is not int:
-                raise ValueError(f"fields: kind {kind!r} is not 'text', 'integer', 'length' "
-                                 "or a number of decimals")
+            read = _reader(kind)
             if path is None:
                 values.append(default)
             elif read is None:
@@ -347,6 +344,16 @@ class Frame:
 _READERS = {"text": Frame.text, "integer": Frame.integer, "length": Frame.length}
 
 
+def _reader(kind):
+    """The Frame method a field's kind names; None for an int kind (places of
+    :meth:`Frame.decimal`)."""
+    read = _READERS.get(kind) if type(kind) is str else None
+    if read is None and type(kind) is not int:
+        raise ValueError(f"fields: kind {kind!r} is not 'text', 'integer', 'length' or a "
+                         "number of decimals")
+    return read
+
+
 class UpdatePlan:
     """Where a venue's book update message keeps what :meth:`Frame.apply_update` needs.
 
@@ -396,9 +403,7 @@ def _plan(when, key, entries, fields, bids, asks):
         if type(spec[0]) is not tuple and spec[0] is not None:
             raise TypeError(f"fields: a field's path is a tuple or None, not {spec[0]!r}")
         _check_steps(spec[0])
-        if spec[1] not in _READERS and type(spec[1]) is not int:
-            raise ValueError(f"fields: kind {spec[1]!r} is not 'text', 'integer', 'length' "
-                             "or a number of decimals")
+        _reader(spec[1])
     return when, key, entries, fields, bids, asks
 
 
