@@ -5,7 +5,7 @@ import pytest
 
 from liqframe.connectors import Backoff, ConnectionSequence, FeedStats, Market
 from liqframe.errors import ConfigError
-from liqframe.testing.data import shared_data
+from liqframe.testing.data import recording_path
 from liqframe.testing.recordings import load
 from liqframe.testing.replay import Fault, corrupt_first_size
 
@@ -55,7 +55,7 @@ def test_stats_keys_start_with_the_verify_figures():
     (("nautilus_trader", "xrpusdt-ob500.data.zip"), None, 50, 0, 0),
 ])
 def test_every_recording_format_reads(parts, url, received, sent, http):
-    recording = load(shared_data(*parts))
+    recording = load(recording_path(*parts))
     if url is not None:
         assert recording.url == url
     if received is not None:

@@ -16,7 +16,7 @@ import json
 import pytest
 
 from liqframe.core import to_units
-from liqframe.testing.data import shared_data
+from liqframe.testing.data import recording_path
 from liqframe.testing.twins import twin_modules
 
 pytestmark = pytest.mark.parametrize("twin", twin_modules("l3book"), indirect=True)
@@ -26,7 +26,7 @@ DECIMALS = 8
 
 def feed():
     """The data messages as ``(order_id, price, amount)`` int triples, snapshot first."""
-    text = shared_data("nautilus_trader", "L3_feed.json").read_text()
+    text = recording_path("nautilus_trader", "L3_feed.json").read_text()
     messages = json.loads(text, parse_float=str, parse_int=str)
     for message in messages:
         if not isinstance(message, list) or message[1] == "hb":

@@ -1,8 +1,8 @@
 """LOBSTER replays checked against the files' own order-book rows (outside oracles).
 
-The AAPL level-10 pair is copied into tests/data/lobster; the GOOG and AMZN full-day level-1
-pairs (about 2 MB each) are read from the project's shared data directory, ``../shared/data``
-next to the repository. A missing data directory fails these tests: it is never a skip.
+The AAPL level-10 pair and the GOOG and AMZN full-day level-1 pairs are copied into
+tests/data/lobster (see its ATTRIBUTION). A missing file fails these tests: it is never a
+skip.
 """
 
 from pathlib import Path
@@ -11,7 +11,7 @@ import pytest
 
 from liqframe.errors import InvalidValue
 from liqframe.lobster import read_messages, replay_lobster
-from liqframe.testing.data import shared_data
+from liqframe.testing.data import recording_path
 from liqframe.testing.twins import twin_modules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +57,7 @@ def test_level_1_full_day_reproduces_every_top_of_book_row(twin, ticker):
     messages, which exercise the same paths (unknown orders, levels coming into view)."""
     messages, book, rows = DAY_FILES[ticker]
     limit = PURE_PREFIX if twin.__name__.endswith(".l3book") else None
-    result = replay_lobster(shared_data(*messages), shared_data(*book), 1,
+    result = replay_lobster(recording_path(*messages), recording_path(*book), 1,
                             book_class=twin.L3Book, limit=limit)
     assert_reproduced(result, limit or rows)
     assert result["unknown_orders"] > 0

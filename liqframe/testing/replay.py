@@ -349,18 +349,6 @@ async def replay_connector(connector_class, recording, *, faults=(), speed=None,
     return connector, server, events
 
 
-def recording_path(*parts):
-    """A recording the project's tests use: ``tests/data/<parts>`` of this checkout when it is
-    there (the copies kept with the tests), else ``shared/data/<parts>``."""
-    from pathlib import Path
-
-    import liqframe
-    from liqframe.testing.data import shared_data
-
-    local = Path(liqframe.__file__).resolve().parents[1] / "tests" / "data" / Path(*parts)
-    return local if local.exists() else shared_data(*parts)
-
-
 def book_mismatches(connector, server, depth=None):
     """The venue symbols whose book in ``connector`` differs from the replay exchange's true
     book (the ``depth`` best levels of both sides, default all): empty once every book

@@ -7,8 +7,9 @@ snapshot."""
 import pytest
 from liqframe_binance import BinanceConnector, BinanceFuturesConnector, liqframe_venue_connectors
 
+from liqframe.testing.data import recording_path
 from liqframe.testing.recordings import load
-from liqframe.testing.replay import Fault, book_mismatches, recording_path, replay_connector
+from liqframe.testing.replay import Fault, book_mismatches, replay_connector
 
 # A REST snapshot holds the best 1000 levels: levels the venue has deeper are unknown to a
 # client, so books are compared on the levels a client can know.

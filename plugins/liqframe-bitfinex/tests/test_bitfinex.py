@@ -18,8 +18,9 @@ import pytest
 from liqframe_bitfinex import BitfinexConnector, liqframe_venue_connectors
 
 from liqframe.core import ASK, BID
+from liqframe.testing.data import recording_path
 from liqframe.testing.recordings import Frame, Recording, load
-from liqframe.testing.replay import Fault, book_mismatches, recording_path, replay_connector
+from liqframe.testing.replay import Fault, book_mismatches, replay_connector
 from liqframe.testing.replay_venues import Bitfinex
 
 

@@ -5,8 +5,9 @@ a disconnect must be repaired."""
 import pytest
 from liqframe_bitget import BitgetConnector, liqframe_venue_connectors
 
+from liqframe.testing.data import recording_path
 from liqframe.testing.recordings import load
-from liqframe.testing.replay import Fault, book_mismatches, recording_path, replay_connector
+from liqframe.testing.replay import Fault, book_mismatches, replay_connector
 
 NAMES = ["BITGET.ws.1.0", "BITGET.ws.2.0"]
 

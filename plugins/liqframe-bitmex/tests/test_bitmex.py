@@ -9,8 +9,9 @@ import json
 import pytest
 from liqframe_bitmex import BitmexConnector, liqframe_venue_connectors
 
+from liqframe.testing.data import recording_path
 from liqframe.testing.recordings import load
-from liqframe.testing.replay import Fault, book_mismatches, recording_path, replay_connector
+from liqframe.testing.replay import Fault, book_mismatches, replay_connector
 from liqframe.testing.replay_venues import Bitmex
 
 

@@ -10,8 +10,9 @@ import json
 import pytest
 from liqframe_bybit import BybitConnector, liqframe_venue_connectors
 
+from liqframe.testing.data import recording_path
 from liqframe.testing.recordings import Frame, Recording, load
-from liqframe.testing.replay import Fault, book_mismatches, recording_path, replay_connector
+from liqframe.testing.replay import Fault, book_mismatches, replay_connector
 from liqframe.testing.replay_venues import Bybit
 
 TOPIC = "orderbook.500.XRPUSDT"

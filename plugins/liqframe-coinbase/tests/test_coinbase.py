@@ -6,8 +6,9 @@ message or a disconnect resubscribes the books."""
 import pytest
 from liqframe_coinbase import CoinbaseConnector, liqframe_venue_connectors
 
+from liqframe.testing.data import recording_path
 from liqframe.testing.recordings import load
-from liqframe.testing.replay import Fault, book_mismatches, recording_path, replay_connector
+from liqframe.testing.replay import Fault, book_mismatches, replay_connector
 
 
 @pytest.fixture(scope="module")

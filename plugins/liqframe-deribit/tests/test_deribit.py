@@ -10,8 +10,9 @@ import pytest
 from liqframe_deribit import DeribitConnector, liqframe_venue_connectors
 
 from liqframe.errors import ConfigError
+from liqframe.testing.data import recording_path
 from liqframe.testing.recordings import load
-from liqframe.testing.replay import Fault, book_mismatches, recording_path, replay_connector
+from liqframe.testing.replay import Fault, book_mismatches, replay_connector
 from liqframe.testing.replay_venues import Deribit
 
 

@@ -7,8 +7,9 @@ import json
 import pytest
 from liqframe_kraken import KrakenConnector, liqframe_venue_connectors
 
+from liqframe.testing.data import recording_path
 from liqframe.testing.recordings import load
-from liqframe.testing.replay import Fault, book_mismatches, recording_path, replay_connector
+from liqframe.testing.replay import Fault, book_mismatches, replay_connector
 
 V1 = recording_path("cryptofeed", "KRAKEN.ws.50.0")
 

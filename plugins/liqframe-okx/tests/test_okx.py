@@ -8,14 +8,9 @@ import json
 import pytest
 from liqframe_okx import OkxConnector, liqframe_venue_connectors
 
+from liqframe.testing.data import recording_path
 from liqframe.testing.recordings import load
-from liqframe.testing.replay import (
-    CountingEvents,
-    Fault,
-    book_mismatches,
-    recording_path,
-    replay_connector,
-)
+from liqframe.testing.replay import CountingEvents, Fault, book_mismatches, replay_connector
 from liqframe.testing.replay_exchanges import OkxV5
 
 
