@@ -18,19 +18,21 @@ result in the file can be traced to the settings that produced it. The other tab
 ``events``
     what happened: venues up and down, resyncs, rejections, reconciliations.
 
-Every write is committed at once (WAL journal), so a process killed even with SIGKILL loses
-nothing it had written; the host writes a fill here *before* it counts it anywhere else. None
-of it runs on the host's event loop. The store's :class:`Writer` thread owns the one writing
-connection: writes are queued in order and committed by the batch, and only a fill waits for
-its commit (the host must know whether it is new), a fraction of a millisecond. The commits do
-not wait for the disk (SQLite's ``synchronous = NORMAL``); a second thread, the
-:class:`Syncer`, syncs the write-ahead log after each fill (``fsync``) and copies the log into
-the database file (a checkpoint) once a second. So a fill survives a crash of the process as
-soon as :meth:`Store.record_fill` returns, and a power loss once the syncer has synced it
-(:meth:`Store.synced` waits for that; :meth:`Store.end_run` and :meth:`Store.close` wait for
-every fill). A fill a power loss did take is fetched again from the venue when the host
-restarts: the catch-up starts after the last trade id *in the file*. Reads see every write
-queued before them (they wait for the writer to catch up).
+Every write is committed within moments (WAL journal), so a process killed even with SIGKILL
+loses at most the writes of its last millisecond or so; the host queues a fill here *before*
+it counts it anywhere else. None of it runs on the host's event loop. The store's
+:class:`Writer` thread owns the one writing connection: writes are queued in order and
+committed by the batch, and nothing on the loop waits for a commit (whether a fill is new is
+decided from the fills recorded lately, in memory, and the file). The commits do not wait for
+the disk (SQLite's ``synchronous = NORMAL``); a second thread, the :class:`Syncer`, syncs the
+write-ahead log after each batch holding a fill (``fsync``) and copies the log into the
+database file (a checkpoint) once a second. So a fill survives a crash of the process once
+its batch is committed, and a power loss once the syncer has synced it (:meth:`Store.synced`
+waits for that; :meth:`Store.end_run` and :meth:`Store.close` wait for every fill). A fill a
+crash or a power loss did take is fetched again from the venue when the host restarts: the
+catch-up starts after the last trade id *in the file*, and fills reach the file in the order
+they were recorded, so none after it is missing. Reads see every write queued before them
+(they wait for the writer to catch up).
 """
 
 import asyncio
@@ -57,6 +59,9 @@ ORDER_UPSERT = (
                 if c not in ("id", "run_id", "created_ns")))
 OPEN_STATUSES = (OrderStatus.NEW.value, OrderStatus.ACKNOWLEDGED.value,
                  OrderStatus.PARTIALLY_FILLED.value)
+#: Fills remembered in memory as recorded: far more than the writer can have queued, so an
+#: older one is in the file.
+RECENT_FILLS = 100_000
 FILL_INSERT = (
     "INSERT OR IGNORE INTO fills (run_id, venue, trade_id, order_id, symbol, side, price, "
     "size, fee, fee_currency, liquidity, event_ns, recorded_ns) "
@@ -257,8 +262,7 @@ def _fsync(path):
 
 
 class Store:
-    """The host's SQLite file. Writes are committed as they happen: a crash loses nothing
-    that was written before it."""
+    """The host's SQLite file. Writes are queued and committed within moments, in order."""
 
     def __init__(self, path):
         self.path = str(path)
@@ -268,6 +272,10 @@ class Store:
         # checkpoints (which wait for the disk) are the syncer's, off the event loop
         self.db.execute("PRAGMA wal_autocheckpoint=0")
         self.run_id = None
+        #: (venue, trade id) of the latest fills recorded: whether a fill is new, without
+        #: waiting for the writer (older ones are committed, and looked up in the file).
+        self._recent_fills = set()
+        self._recent_order = collections.deque()
         self._create()
         self.syncer = Syncer(self.path)
         self.writer = Writer(self.path, self.syncer)
@@ -340,22 +348,32 @@ class Store:
     # -- fills ------------------------------------------------------------------------------
 
     def record_fill(self, fill: Fill) -> bool:
-        """Store ``fill`` (committed: safe from a crash of the process when this returns,
-        synced to the disk moments later by the :class:`Syncer`, see :meth:`synced`); False
-        when ``(venue, trade_id)`` is already stored."""
-        waiter = self.writer.call(FILL_INSERT, (
+        """Queue ``fill`` for the file (committed in a moment, then synced to the disk by the
+        :class:`Syncer`, see :meth:`synced`); False when ``(venue, trade_id)`` was recorded
+        already, in this run or before."""
+        key = (fill.venue, fill.trade_id)
+        if key in self._recent_fills or self.db.execute(
+                "SELECT 1 FROM fills WHERE venue = ? AND trade_id = ?", key).fetchone():
+            return False
+        self._recent_fills.add(key)
+        self._recent_order.append(key)
+        if len(self._recent_order) > RECENT_FILLS:
+            self._recent_fills.discard(self._recent_order.popleft())
+        self.writer.put(FILL_INSERT, [(
             self.run_id, fill.venue, fill.trade_id, fill.order_id, fill.symbol,
             "buy" if fill.side is Side.BID else "sell", fill.price, fill.size, str(fill.fee),
-            fill.fee_currency, fill.liquidity, fill.event_ns, time.time_ns()), fill=True)
-        return waiter.rowcount == 1
+            fill.fee_currency, fill.liquidity, fill.event_ns, time.time_ns())], fill=True)
+        return True
 
     async def synced(self):
-        """Wait, without holding up the event loop, until every fill recorded so far is synced
-        to the disk; True if it is (False if the disk failed: :attr:`Syncer.error`)."""
-        ticket = self.writer.ticket
-        if self.syncer.synced >= ticket:
-            return True
-        return await asyncio.to_thread(self.syncer.wait, ticket)
+        """Wait, without holding up the event loop, until every fill recorded so far is
+        committed and synced to the disk; True if it is (False if the disk failed:
+        :attr:`Syncer.error`)."""
+        return await asyncio.to_thread(self._synced)
+
+    def _synced(self):
+        self.writer.flush()
+        return self.syncer.wait(self.writer.ticket)
 
     def fills(self, venue=None):
         """Every stored fill as a :class:`~liqframe.model.Fill`, in the order recorded."""

@@ -14,7 +14,13 @@ import time
 
 import pytest
 
-from liqframe.host.scheduling import PreciseEpollSelector, new_event_loop
+from liqframe.host.scheduling import (
+    TURN_BUDGET_S,
+    PreciseEpollSelector,
+    _turn,
+    give_way,
+    new_event_loop,
+)
 from liqframe.testing.world import SimWorld
 
 
@@ -142,3 +148,105 @@ async def _echo(reader, writer):
     writer.write(await reader.readline())
     await writer.drain()
     writer.close()
+
+
+# -- give_way: turns of the loop kept short ------------------------------------------------
+
+def busy(seconds):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def on_precise_loop(coroutine_function):
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        return runner.run(coroutine_function())
+
+
+def test_give_way_goes_on_at_once_while_the_turn_has_budget_left():
+    async def main():
+        loop = asyncio.get_running_loop()
+        seen = []
+        await asyncio.sleep(0)  # a fresh turn
+        loop.call_soon(seen.append, "other")
+        await give_way()
+        seen.append("after give_way")
+        await asyncio.sleep(0)
+        return seen
+
+    assert on_precise_loop(main) == ["after give_way", "other"]
+
+
+def test_work_that_gives_way_resumes_behind_the_sleepers_woken_meanwhile():
+    async def main():
+        seen = []
+
+        async def sleeper():
+            await asyncio.sleep(0.0001)
+            seen.append("sleeper")
+
+        task = asyncio.create_task(sleeper())
+        await asyncio.sleep(0)  # the sleeper sleeps
+        busy(TURN_BUDGET_S + 0.0005)  # the turn is spent, and the sleeper's timer came due
+        await give_way()
+        seen.append("work")
+        await task
+        return seen
+
+    assert on_precise_loop(main) == ["sleeper", "work"]
+
+
+def test_waiters_go_through_in_the_order_they_began_waiting_one_a_turn():
+    async def main():
+        seen = []
+
+        async def worker(name):
+            for unit in range(3):
+                busy(TURN_BUDGET_S * 1.5)  # every unit spends a turn's budget
+                await give_way()
+                seen.append((name, unit))
+
+        await asyncio.sleep(0)
+        await asyncio.gather(*(worker(n) for n in "abc"))
+        return seen
+
+    assert on_precise_loop(main) == [(n, u) for u in range(3) for n in "abc"]
+
+
+def test_a_waiter_cancelled_leaves_the_queue_and_the_others_go_on():
+    async def main():
+        seen = []
+
+        async def worker(name):
+            busy(TURN_BUDGET_S * 1.5)
+            await give_way()
+            seen.append(name)
+
+        await asyncio.sleep(0)
+        tasks = [asyncio.create_task(worker(n)) for n in "abc"]
+        await asyncio.sleep(0)  # all three ran their unit and wait
+        tasks[1].cancel()
+        await asyncio.wait(tasks)
+        return seen, tasks[1].cancelled(), _turn.waiting
+
+    seen, cancelled, waiting = on_precise_loop(main)
+    assert seen == ["a", "c"] and cancelled and not waiting
+
+
+async def test_give_way_slices_long_work_under_any_event_loop():
+    # asyncio's own loop (no turn clock): the budget counts from the last time work went on
+    ticks = []
+    ticker = asyncio.get_running_loop().call_later
+
+    def tick():
+        ticks.append(time.perf_counter())
+        if len(ticks) < 1000:
+            ticker(0, tick)
+
+    ticker(0, tick)
+    start = time.perf_counter()
+    for _ in range(400):
+        busy(0.00002)
+        await give_way()
+    assert time.perf_counter() - start >= 0.008
+    assert len(ticks) >= 10  # other callbacks ran in between

@@ -47,12 +47,34 @@ def test_a_fill_is_stored_once_per_venue_and_trade_id(tmp_path):
 
 
 def test_fill_survives_without_close(tmp_path):
-    # committed at once: another connection sees it while the writer is still open
+    # committed in a moment: another connection sees it while the writer is still open
+    import time
+
     store = Store(tmp_path / "x.db")
     store.start_run("")
     store.record_fill(fill("7"))
+    deadline = time.monotonic() + 5
     with sqlite3.connect(tmp_path / "x.db") as db:
-        assert db.execute("select trade_id from fills").fetchall() == [("7",)]
+        while not (seen := db.execute("select trade_id from fills").fetchall()) and \
+                time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert seen == [("7",)]
+
+
+def test_a_duplicate_is_refused_in_the_queue_and_from_the_file(tmp_path, monkeypatch):
+    import liqframe.store
+
+    monkeypatch.setattr(liqframe.store, "RECENT_FILLS", 2)
+    store = Store(tmp_path / "x.db")
+    store.start_run("")
+    for trade_id in "123":
+        assert store.record_fill(fill(trade_id))
+    assert not store.record_fill(fill("3"))  # remembered (perhaps still queued)
+    assert ("a", "1") not in store._recent_fills  # pushed out of memory by 2 and 3...
+    store.flush()
+    assert not store.record_fill(fill("1"))  # ...so found in the file
+    assert [f.trade_id for f in store.fills()] == ["1", "2", "3"]
+    store.close()
 
 
 def test_orders_are_upserted_and_open_ones_listed(tmp_path):
@@ -96,12 +118,13 @@ store.start_run("")
 inserted = store.record_fill(Fill(order_id="o1", venue="a", symbol="BTC/USDT", side="buy",
                                   price=100, size=5, fee="0", fee_currency="USDT",
                                   liquidity="maker", trade_id="42", event_ns=1))
+store.flush()  # committed: what the writer does within a moment on its own
 print("recorded" if inserted else "refused", flush=True)
 sys.stdin.read()  # killed while waiting here: no close, no checkpoint, no atexit
 """
 
 
-def test_a_recorded_fill_is_in_the_file_after_the_process_is_killed(tmp_path):
+def test_a_committed_fill_is_in_the_file_after_the_process_is_killed(tmp_path):
     import signal
     import subprocess
     import sys

@@ -32,7 +32,7 @@ from liqframe.host.normaliser import VenueFeed
 from liqframe.host.orders import OrderManager
 from liqframe.host.portfolio import Portfolio
 from liqframe.host.routing import OrderRouter, fee_bps
-from liqframe.host.scheduling import RealtimePolicy
+from liqframe.host.scheduling import RealtimePolicy, give_way
 from liqframe.model import Instrument, Order, ParentOrder, TimeInForce
 from liqframe.plugins import Registry
 from liqframe.store import Store
@@ -442,6 +442,7 @@ class Host:
         while True:
             await self.market.changed.wait()
             self.market.changed.clear()
+            await give_way()
             self._tick()
             await asyncio.sleep(interval)
 
@@ -450,8 +451,9 @@ class Host:
         last_balances = time.monotonic()
         while True:
             await asyncio.sleep(interval)
+            await give_way()
             self._record_metrics()
-            await asyncio.sleep(0)  # shorter turns of the loop rather than one long one
+            await give_way()
             self.hub.publish("status", await self._snapshot_in_turns())
             if time.monotonic() - last_balances >= self.config.host.reconcile_s:
                 last_balances = time.monotonic()
@@ -537,13 +539,13 @@ class Host:
                 "orders": self.orders.snapshot(), "portfolio": list(positions.values())}
 
     async def _snapshot_in_turns(self):
-        """:meth:`snapshot` made in three turns of the event loop (each part costs a few
-        hundred microseconds): the ``status`` event's, where a part may be a turn newer than
-        the one before."""
+        """:meth:`snapshot` in three parts (each costs a few hundred microseconds), giving way
+        in between: the ``status`` event's, where a part may be a turn newer than the one
+        before."""
         rows = self._venue_rows()
-        await asyncio.sleep(0)
+        await give_way()
         market = self.market.snapshot()
-        await asyncio.sleep(0)
+        await give_way()
         return self._snapshot(*rows, market)
 
     # -- run ----------------------------------------------------------------------------

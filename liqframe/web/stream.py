@@ -25,14 +25,13 @@ import time
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from liqframe.host.scheduling import give_way
 from liqframe.web import views
 from liqframe.web.api import CLIENT, check_depth
 
 CHANNELS = ("book", "venue_books", "bbo", "venues", "metrics", "balances", "orders", "fills",
             "events")
 DEFAULT_CHANNELS = ("book", "bbo")
-#: Clients written a frame between two yields to the event loop.
-BATCH = 16
 #: Events kept for the event log (and sent to a client when it connects).
 KEPT_EVENTS = 500
 #: Hub kinds not shown in the event log: too many, or carried by channels of their own.
@@ -187,11 +186,11 @@ class Stream:
         return frame
 
     async def frame_bytes(self, subscription, tier, events=None, fills=None):
-        """:meth:`frame` serialised, built a channel at a time with yields in between."""
+        """:meth:`frame` serialised, built a channel at a time, giving way in between."""
         frame = {"type": "frame", "ts_ns": time.time_ns()}
         for channel in subscription[1]:
+            await give_way()
             frame[channel] = self._channel(channel, subscription, tier, events, fills)
-            await asyncio.sleep(0)
         return orjson.dumps(frame)
 
     async def frame_message(self, subscription, tier, events=None, fills=None):
@@ -243,7 +242,6 @@ class Stream:
         groups = {}
         for member in list(self.clients):
             groups.setdefault((member.subscription, member.first), []).append(member)
-        offered = 0
         for (subscription, first), members in groups.items():
             data = await self.frame_message(
                 subscription, members[0].client.tier,
@@ -252,9 +250,7 @@ class Stream:
                 if member in self.clients:
                     member.first = False
                     self._offer(member, data)
-                offered += 1
-                if offered % BATCH == 0:
-                    await asyncio.sleep(0)
+                await give_way()
         self.frames += 1
 
 

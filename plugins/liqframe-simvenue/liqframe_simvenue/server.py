@@ -12,6 +12,11 @@ Protocol (JSON; prices and sizes are decimal strings):
     dropped, in order with the others) gives the sequence number of the latest book change,
     so that a client can tell that the last book messages before a quiet spell were lost. The
     client may send ``{"op": "snapshot"}`` to get a fresh snapshot (after a sequence gap).
+    A client connected with a key may also trade on the socket, as venues' WebSocket order
+    entry does: ``{"op": "place", "id": n, "order": {client_id, side, price, size, tif}}``
+    and ``{"op": "cancel", "id": n, "order_id": ...}`` are answered in order with the other
+    messages by ``{"type": "reply", "id": n, "status": s, "data": ...}``, ``s`` and ``data``
+    being what the REST call would have answered.
 ``GET /api/info``
     symbol, increments and fees (no key needed).
 REST with the ``X-API-KEY`` header (HTTP 401 without a valid one):
@@ -88,6 +93,7 @@ class VenueServer:
         self.url = None
         self._runner = self._outages = None
         self.requests = 0
+        self.stream_trades = 0  # of the requests, order operations sent on a socket
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -169,19 +175,26 @@ class VenueServer:
         account = await self._account(request)
         try:
             body = orjson.loads(await request.read())
+        except orjson.JSONDecodeError as error:
+            return _json({"error": f"malformed order: {error}"}, 400)
+        return _json(*self._place(account, body))
+
+    def _place(self, account, body):
+        """(answer, HTTP status) of placing the order ``body`` for ``account``."""
+        try:
             side = SIDE[body["side"]]
             tif = TIF[body.get("tif", "gtc")]
             price = self.exchange.instrument.price_ticks(body["price"])
             size = self.exchange.instrument.size_lots(body["size"])
             client_id = str(body["client_id"])
-        except (KeyError, ValueError, TypeError, orjson.JSONDecodeError) as error:
-            return _json({"error": f"malformed order: {error}"}, 400)
+        except (KeyError, ValueError, TypeError, AttributeError) as error:
+            return {"error": f"malformed order: {error}"}, 400
         try:
             order = self.exchange.submit(account.owner, side, price, size, tif, client_id)
         except Rejected as error:
             order = self.exchange.order_by_client(account, client_id)
-            return _json({"error": str(error), "order": self.exchange.order_message(order)}, 400)
-        return _json(self.exchange.order_message(order))
+            return {"error": str(error), "order": self.exchange.order_message(order)}, 400
+        return self.exchange.order_message(order), 200
 
     async def open_orders(self, request):
         account = await self._account(request)
@@ -196,18 +209,22 @@ class VenueServer:
 
     async def cancel(self, request):
         account = await self._account(request)
+        return _json(*self._cancel(account, request.match_info["order_id"]))
+
+    def _cancel(self, account, order_id):
+        """(answer, HTTP status) of cancelling ``account``'s order ``order_id`` (text)."""
         try:
-            order_id = int(request.match_info["order_id"])
-        except ValueError:
-            return _json({"error": "unknown order"}, 404)
+            order_id = int(order_id)
+        except (TypeError, ValueError):
+            return {"error": "unknown order"}, 404
         order = self.exchange.orders.get(order_id)
         if order is None or order.owner != account.owner:
-            return _json({"error": "unknown order"}, 404)
+            return {"error": "unknown order"}, 404
         if order.status not in OPEN:
-            return _json({"error": f"order is {order.status}",
-                          "order": self.exchange.order_message(order)}, 400)
+            return {"error": f"order is {order.status}",
+                    "order": self.exchange.order_message(order)}, 400
         self.exchange.cancel(order_id)
-        return _json(self.exchange.order_message(order))
+        return self.exchange.order_message(order), 200
 
     async def balances(self, request):
         account = await self._account(request)
@@ -245,17 +262,32 @@ class VenueServer:
                 if message.type != WSMsgType.TEXT and message.type != WSMsgType.BINARY:
                     continue
                 try:
-                    op = orjson.loads(message.data).get("op")
+                    data = orjson.loads(message.data)
+                    op = data.get("op")
                 except (orjson.JSONDecodeError, AttributeError):
                     continue
                 if op == "snapshot":
                     connection.push(self.exchange.snapshot())
+                elif op in ("place", "cancel"):
+                    connection.push(self._trade(account, op, data))
         finally:
             unlisten()
             connection.task.cancel()
             beat.cancel()
             self.connections.discard(connection)
         return ws
+
+    def _trade(self, account, op, data):
+        """The ``reply`` message to a ``place`` or ``cancel`` sent on the socket."""
+        self.requests += 1
+        self.stream_trades += 1
+        if account is None:
+            answer, status = {"error": "connect with an API key to trade"}, 401
+        elif op == "place":
+            answer, status = self._place(account, data.get("order"))
+        else:
+            answer, status = self._cancel(account, data.get("order_id"))
+        return {"type": "reply", "id": data.get("id"), "status": status, "data": answer}
 
     async def _sequence_beat(self, connection):
         while True:

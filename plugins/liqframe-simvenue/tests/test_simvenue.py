@@ -1,9 +1,11 @@
 """The simulated exchange: matching and fees in process, then the real server on loopback."""
 
 import asyncio
+import contextlib
 from decimal import Decimal
 
 import aiohttp
+import attrs
 import orjson
 import pytest
 from liqframe_simvenue import SimulatedVenue, SimVenueConnector
@@ -161,16 +163,77 @@ async def test_connector_streams_trades_and_reconnects():
         await venue.stop()
 
 
-async def test_lost_last_book_messages_are_noticed_by_the_sequence_beat():
-    ex = exchange()  # no traders: the book moves only when this test says so
-    server = VenueServer(ex, drop_probability="0.99")
+@contextlib.asynccontextmanager
+async def connected(server_options=None, **options):
+    """A venue server on ``exchange()`` and a connector streaming from it (snapshot in)."""
+    ex = exchange()
+    server = VenueServer(ex, **(server_options or {}))
     url = await server.start()
-    connector = SimVenueConnector(venue="v", instruments=["BTC/USDT"], url=url, api_key="k")
+    connector = SimVenueConnector(venue="v", instruments=["BTC/USDT"], url=url, api_key="k",
+                                 **options)
     events = Events()
     try:
         await connector.start(events)
         while not events.snapshots:
             await asyncio.sleep(0.02)
+        yield ex, server, connector, events
+    finally:
+        await connector.stop()
+        await server.stop()
+
+
+async def test_orders_go_on_the_stream_while_it_is_up_and_over_rest_otherwise():
+    async with connected() as (ex, server, connector, _):
+        order = Order(id="s1", venue="v", symbol="BTC/USDT", side="buy", size=100, price=5000)
+        venue_id = await connector.place_order(order)
+        assert ex.order_by_client(ex.account("k"), "s1").status == "acknowledged"
+        await connector.cancel_order(venue_id)
+        assert ex.orders[int(venue_id)].status == "cancelled"
+        with pytest.raises(OrderError, match="DELETE .*HTTP 400: order is cancelled"):
+            await connector.cancel_order(venue_id)  # the venue's refusal, as over REST
+        with pytest.raises(OrderError, match="POST /api/orders: HTTP 400: insufficient USDT"):
+            await connector.place_order(attrs.evolve(order, id="s2", size=10**12))
+        assert server.stream_trades == 4 and not connector._replies
+        rest = server.requests
+        await connector.ws.close()  # the stream is down: REST carries the order instead
+        assert await connector.place_order(attrs.evolve(order, id="s3"))
+        assert server.stream_trades == 4 and server.requests == rest + 1
+
+
+async def test_a_reply_lost_with_the_stream_fails_its_order_operation():
+    # the reply is still on its way when the venue drops the connection
+    async with connected({"latency_ms": 300}, reconnect_max_s=0.2) as (_, server, connector,
+                                                                        _):
+        order = Order(id="l1", venue="v", symbol="BTC/USDT", side="buy", size=100, price=5000)
+        placing = asyncio.create_task(connector.place_order(order))
+        while not connector._replies:
+            await asyncio.sleep(0.01)
+        await server.drop_connections()
+        with pytest.raises(ConnectionError, match="v: POST /api/orders on the stream"):
+            async with asyncio.timeout(5):  # failed at once, not by the reply's timeout
+                await placing
+        assert not connector._replies
+
+
+async def test_the_stream_refuses_order_operations_without_a_key():
+    server = VenueServer(exchange())
+    url = await server.start()
+    try:
+        async with aiohttp.ClientSession() as session, session.ws_connect(f"{url}/ws") as ws:
+            await ws.send_bytes(orjson.dumps({"op": "place", "id": 7, "order": {}}))
+            async for message in ws:
+                data = orjson.loads(message.data)
+                if data["type"] == "reply":
+                    break
+        assert (data["id"], data["status"]) == (7, 401)
+        assert "API key" in data["data"]["error"]
+    finally:
+        await server.stop()
+
+
+async def test_lost_last_book_messages_are_noticed_by_the_sequence_beat():
+    # no traders: the book moves only when this test says so
+    async with connected({"drop_probability": "0.99"}) as (ex, _, _, events):
         assert events.snapshots[0][3] == 0
         for price in (100, 99, 98):  # then the book goes quiet: no later message shows a gap
             ex.submit(2000, BUY, price, 5)
@@ -183,9 +246,6 @@ async def test_lost_last_book_messages_are_noticed_by_the_sequence_beat():
         assert sequence == 3 and [p for p, _ in bids] == [100, 99, 98] and asks == []
         await asyncio.sleep(1.3)  # a beat with nothing lost asks for nothing
         assert len(events.snapshots) == 2
-    finally:
-        await connector.stop()
-        await server.stop()
 
 
 async def test_connector_explains_a_refused_key_and_an_unreachable_venue():
