@@ -233,6 +233,28 @@ def test_a_waiter_cancelled_leaves_the_queue_and_the_others_go_on():
     assert seen == ["a", "c"] and cancelled and not waiting
 
 
+def test_waiters_a_closed_loop_left_behind_do_not_hold_up_the_next_loop():
+    async def abandon():
+        busy(TURN_BUDGET_S * 1.5)
+        await give_way()
+
+    loop = new_event_loop()
+    task = loop.create_task(abandon())
+    loop.call_soon(loop.stop)
+    loop.run_forever()  # the task waits its turn, and the loop goes away under it
+    loop.close()
+    assert _turn.waiting and not task.done()
+    task._log_destroy_pending = False  # abandoned on purpose
+
+    async def main():
+        busy(TURN_BUDGET_S * 1.5)
+        async with asyncio.timeout(2):
+            await give_way()
+        return len(_turn.waiting)
+
+    assert on_precise_loop(main) == 0
+
+
 async def test_give_way_slices_long_work_under_any_event_loop():
     # asyncio's own loop (no turn clock): the budget counts from the last time work went on
     ticks = []

@@ -134,6 +134,7 @@ class _Turn(threading.local):
         #: poll; under another loop, when the last waiter went on (a slice instead of a turn).
         self.started = 0.0
         self.waiting = collections.deque()
+        self.loop = None  # whose waiters those are
 
 
 _turn = _Turn()
@@ -152,6 +153,9 @@ async def give_way():
     if not turn.waiting and time.perf_counter() - turn.started <= TURN_BUDGET_S:
         return
     loop = asyncio.get_running_loop()
+    if turn.loop is not loop:  # waiters left by a loop that has closed would never go
+        turn.loop = loop
+        turn.waiting.clear()
     waiter = loop.create_future()
     turn.waiting.append(waiter)
     if len(turn.waiting) == 1:
