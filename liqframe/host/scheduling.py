@@ -140,11 +140,6 @@ class _Turn(threading.local):
 _turn = _Turn()
 
 
-def turn_spent():
-    """Seconds the current turn of the event loop has run so far."""
-    return time.perf_counter() - _turn.started
-
-
 async def give_way():
     """Return at once while the current turn has run less than :data:`TURN_BUDGET_S` and nobody
     waits; otherwise in a later turn, after those who began waiting before. Cooperative work
