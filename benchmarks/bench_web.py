@@ -376,7 +376,8 @@ def _delay(name, rows, callbacks=True, **extra):
     figures = {
         f"{name}: max delay": {
             "unit": "ms", "by": {"liqframe": median(r["max_ms"] for r in rows)},
-            "value": median(r["max_ms"] for r in rows), **extra},
+            "value": median(r["max_ms"] for r in rows),
+            "rounds_ms": [round(r["max_ms"], 3) for r in rows], **extra},
         f"{name}: p99 delay": {
             "unit": "ms", "by": {"liqframe": median(r["p99_ms"] for r in rows)},
             "value": median(r["p99_ms"] for r in rows)}}

@@ -267,6 +267,11 @@ class HostConfig:
     requote_ticks: int = setting("Keep a working quote while the wanted price is within this "
                                  "many ticks of it, instead of replacing it.",
                                  non_negative_integer, 0)
+    gc_sweep_s: int = setting(
+        "Seconds between two full garbage collections of the whole heap, the one pause of "
+        "tens of milliseconds a run allows; in between, what outlives the young collections "
+        "is frozen. 0: never (reference cycles that became garbage stay until the run ends).",
+        non_negative_integer, 3600)
     realtime_priority: int = setting(
         "Run the host's event loop under the real-time scheduling policy SCHED_FIFO at this "
         "priority (1-99), so that other processes never keep it waiting for a core; 0 leaves "

@@ -18,7 +18,6 @@ The dashboard and API (and tests) read :meth:`Host.snapshot` and subscribe to
 
 import asyncio
 import contextlib
-import gc
 import inspect
 import time
 
@@ -27,6 +26,7 @@ import attrs
 from liqframe.config import Config
 from liqframe.errors import ConfigError, LiqframeError
 from liqframe.host.books import Market
+from liqframe.host.garbage import Collector
 from liqframe.host.hub import EventHub
 from liqframe.host.normaliser import VenueFeed
 from liqframe.host.orders import OrderManager
@@ -157,6 +157,7 @@ class Host:
         #: None, or {"reason", "ts_ns", "cancelled"} once the kill switch has tripped.
         self.kill = None
         self.web = None  # the dashboard and API server while running ([web] enabled)
+        self.collector = Collector()
 
     def describe(self):
         c = self.components
@@ -448,7 +449,7 @@ class Host:
 
     async def _housekeeping(self):
         interval = self.config.host.metrics_s
-        last_balances = time.monotonic()
+        last_balances = last_sweep = time.monotonic()
         while True:
             await asyncio.sleep(interval)
             await give_way()
@@ -464,6 +465,12 @@ class Host:
                             await self._refresh_balances(venue, self.components.venues[venue])
             if self.components.rebalancer is not None:
                 self._plan_transfers()
+            sweep_s = self.config.host.gc_sweep_s
+            if sweep_s and time.monotonic() - last_sweep >= sweep_s:
+                last_sweep = time.monotonic()
+                found, took = self.collector.sweep()
+                self.hub.event("gc", f"full garbage collection: {found} unreachable objects "
+                                     f"freed in {took * 1e3:.0f} ms")
 
     def _plan_transfers(self):
         from liqframe.model import Balance
@@ -558,7 +565,6 @@ class Host:
         transport = self.components.transport
         await transport.start()
         status = "stopped"
-        thresholds = None
         scheduling = RealtimePolicy(self.config.host.realtime_priority)
         try:
             if not self.components.venues:
@@ -569,7 +575,7 @@ class Host:
                 return status
             self._build_state()
             self.web = await start_web(self)
-            thresholds = _freeze_heap()
+            self.collector.start()
             problem = scheduling.apply()
             if problem:
                 self.report(problem)
@@ -599,9 +605,7 @@ class Host:
             store.end_run(self.run_id, status)
             store.close()
             scheduling.restore()
-            if thresholds is not None:
-                gc.unfreeze()
-                gc.set_threshold(*thresholds)
+            self.collector.stop()
 
     async def _shut_down(self, running):
         """Stop quoting, cancel every open order, take final fills and balances, stop."""
@@ -630,29 +634,6 @@ class Host:
                 await self.components.venues[name].stop()
             self.market.health[name].status = "stopped"
             self.market.bump()
-
-
-#: Garbage collection thresholds during a run: the youngest generation after this many new
-#: containers (CPython's default is 700), the middle one after this many collections of the
-#: youngest (default 10), the oldest after this many of the middle one (default 10). A
-#: collection's pause grows with what it walks: smaller young generations keep those pauses
-#: near 0.2-0.3 ms (0.4-1 ms with the defaults while a hundred dashboard clients are served),
-#: and the oldest threshold is raised so that full collections, which walk everything the run
-#: holds, come no more often than with the defaults.
-THRESHOLDS = (350, 4, 20)
-
-
-def _freeze_heap():
-    """Leave what exists now (modules, plugins, configuration, the market's set-up: a few
-    hundred thousand objects) out of every later garbage collection, until the run ends, and
-    set :data:`THRESHOLDS`; returns the thresholds to restore. A full collection of that heap
-    takes 20 to 70 ms, and it runs inside whichever callback of the event loop happens to
-    allocate; frozen, a full collection walks only what the run itself made and still holds."""
-    gc.collect()
-    gc.freeze()
-    thresholds = gc.get_threshold()
-    gc.set_threshold(*THRESHOLDS)
-    return thresholds
 
 
 def _weighted(quotes, weights):
