@@ -23,7 +23,8 @@ loses at most the writes of its last millisecond or so; the host queues a fill h
 it counts it anywhere else. None of it runs on the host's event loop. The store's
 :class:`Writer` thread owns the one writing connection: writes are queued in order and
 committed by the batch, and nothing on the loop waits for a commit (whether a fill is new is
-decided from the fills recorded lately, in memory, and the file). The commits do not wait for
+decided in memory: the file's latest 100,000 fills and those recorded since, and the file is
+asked only once it holds more). The commits do not wait for
 the disk (SQLite's ``synchronous = NORMAL``); a second thread, the :class:`Syncer`, syncs the
 write-ahead log after each batch holding a fill (``fsync``) and copies the log into the
 database file (a checkpoint) once a second. So a fill survives a crash of the process once
@@ -59,8 +60,9 @@ ORDER_UPSERT = (
                 if c not in ("id", "run_id", "created_ns")))
 OPEN_STATUSES = (OrderStatus.NEW.value, OrderStatus.ACKNOWLEDGED.value,
                  OrderStatus.PARTIALLY_FILLED.value)
-#: Fills remembered in memory as recorded: far more than the writer can have queued, so an
-#: older one is in the file.
+#: Fills remembered in memory (the file's latest at opening, then each as recorded): far more
+#: than the writer can have queued, so an older one is in the file. While the file holds no
+#: more, a fill is new exactly when it is not in memory, and the file is not asked.
 RECENT_FILLS = 100_000
 FILL_INSERT = (
     "INSERT OR IGNORE INTO fills (run_id, venue, trade_id, order_id, symbol, side, price, "
@@ -277,8 +279,24 @@ class Store:
         self._recent_fills = set()
         self._recent_order = collections.deque()
         self._create()
+        self._remember_latest_fills()
         self.syncer = Syncer(self.path)
         self.writer = Writer(self.path, self.syncer)
+
+    def _remember_latest_fills(self):
+        latest = self.db.execute("SELECT venue, trade_id FROM fills ORDER BY id DESC LIMIT ?",
+                                 [RECENT_FILLS + 1]).fetchall()
+        #: True while every fill of the file is in memory too (a SELECT a fill spares the loop)
+        self._all_fills_in_memory = len(latest) <= RECENT_FILLS
+        for key in reversed(latest[:RECENT_FILLS]):
+            self._remember(tuple(key))
+
+    def _remember(self, key):
+        self._recent_fills.add(key)
+        self._recent_order.append(key)
+        if len(self._recent_order) > RECENT_FILLS:
+            self._recent_fills.discard(self._recent_order.popleft())
+            self._all_fills_in_memory = False
 
     def _write(self, sql, rows):
         """Queue ``sql`` to run once per row (a sequence of parameter sequences)."""
@@ -352,13 +370,10 @@ class Store:
         :class:`Syncer`, see :meth:`synced`); False when ``(venue, trade_id)`` was recorded
         already, in this run or before."""
         key = (fill.venue, fill.trade_id)
-        if key in self._recent_fills or self.db.execute(
+        if key in self._recent_fills or not self._all_fills_in_memory and self.db.execute(
                 "SELECT 1 FROM fills WHERE venue = ? AND trade_id = ?", key).fetchone():
             return False
-        self._recent_fills.add(key)
-        self._recent_order.append(key)
-        if len(self._recent_order) > RECENT_FILLS:
-            self._recent_fills.discard(self._recent_order.popleft())
+        self._remember(key)
         self.writer.put(FILL_INSERT, [(
             self.run_id, fill.venue, fill.trade_id, fill.order_id, fill.symbol,
             "buy" if fill.side is Side.BID else "sell", fill.price, fill.size, str(fill.fee),

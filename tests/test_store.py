@@ -77,6 +77,38 @@ def test_a_duplicate_is_refused_in_the_queue_and_from_the_file(tmp_path, monkeyp
     store.close()
 
 
+def test_a_new_fill_is_told_from_memory_while_it_holds_every_fill_of_the_file(tmp_path,
+                                                                             monkeypatch):
+    import liqframe.store
+
+    monkeypatch.setattr(liqframe.store, "RECENT_FILLS", 3)
+    store = Store(tmp_path / "x.db")
+    store.start_run("")
+    for trade_id in "12":
+        assert store.record_fill(fill(trade_id))
+    store.close()
+
+    reopened = Store(tmp_path / "x.db")  # two fills: the file's every fill is in memory
+    statements = []
+    reopened.db.conn.set_trace_callback(statements.append)
+    assert not reopened.record_fill(fill("1"))
+    assert reopened.record_fill(fill("3"))
+    assert not [s for s in statements if s.startswith("SELECT 1 FROM fills")]
+    assert reopened.record_fill(fill("4"))  # a fourth: "1" leaves memory...
+    reopened.flush()
+    assert not reopened.record_fill(fill("1"))  # ...and is found in the file
+    assert [s for s in statements if s.startswith("SELECT 1 FROM fills")]
+    reopened.close()
+
+    again = Store(tmp_path / "x.db")  # four fills, over what memory holds: the file is asked
+    assert ("a", "1") not in again._recent_fills and ("a", "2") in again._recent_fills
+    assert not again.record_fill(fill("1"))
+    assert not again.record_fill(fill("4"))
+    assert again.record_fill(fill("5"))
+    assert [f.trade_id for f in again.fills()] == ["1", "2", "3", "4", "5"]
+    again.close()
+
+
 def test_orders_are_upserted_and_open_ones_listed(tmp_path):
     store = Store(tmp_path / "x.db")
     store.start_run("")

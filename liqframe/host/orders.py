@@ -236,6 +236,7 @@ class OrderManager:
     async def send(self, order, slot=None):
         """Send ``order`` (a quote owning ``slot``, or a taker order when None) after the
         kill switch and the risk models let it through; returns its id or None."""
+        await give_way()  # after a cancel's reply: its bookkeeping and this order's apart
         working = Working(order)
         reason = self.refusal(order)
         if reason:
