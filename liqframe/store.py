@@ -23,11 +23,11 @@ loses at most the writes of its last millisecond or so; the host queues a fill h
 it counts it anywhere else. None of it runs on the host's event loop. The store's
 :class:`Writer` thread owns the one writing connection: writes are queued in order and
 committed by the batch, and nothing on the loop waits for a commit (whether a fill is new is
-decided in memory: the file's latest 100,000 fills and those recorded since, and the file is
-asked only once it holds more). The commits do not wait for
-the disk (SQLite's ``synchronous = NORMAL``); a second thread, the :class:`Syncer`, syncs the
-write-ahead log after each batch holding a fill (``fsync``) and copies the log into the
-database file (a checkpoint) once a second. So a fill survives a crash of the process once
+decided in memory, from the file's latest 100,000 fills and those recorded since; the file is
+asked only once it holds more). The commits do not wait for the disk (SQLite's
+``synchronous = NORMAL``); a second thread, the :class:`Syncer`, syncs the write-ahead log
+after each batch holding a fill (``fsync``) and copies the log into the database file (a
+checkpoint) once a second. So a fill survives a crash of the process once
 its batch is committed, and a power loss once the syncer has synced it (:meth:`Store.synced`
 waits for that; :meth:`Store.end_run` and :meth:`Store.close` wait for every fill). A fill a
 crash or a power loss did take is fetched again from the venue when the host restarts: the
@@ -286,7 +286,7 @@ class Store:
     def _remember_latest_fills(self):
         latest = self.db.execute("SELECT venue, trade_id FROM fills ORDER BY id DESC LIMIT ?",
                                  [RECENT_FILLS + 1]).fetchall()
-        #: True while every fill of the file is in memory too (a SELECT a fill spares the loop)
+        #: True while every fill of the file is in memory too: then a new fill needs no SELECT
         self._all_fills_in_memory = len(latest) <= RECENT_FILLS
         for key in reversed(latest[:RECENT_FILLS]):
             self._remember(tuple(key))

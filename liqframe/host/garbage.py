@@ -1,7 +1,7 @@
 """Garbage collection during a run, kept short enough not to hold up the event loop.
 
 CPython's collector runs inside whichever callback happens to allocate, and a collection's
-pause grows with what it walks. Three measures keep every pause well under a millisecond:
+pause grows with what it walks. Three measures keep every pause under a millisecond:
 
 * what exists when the run starts (modules, plugins, configuration, the market's set-up: a
   few hundred thousand objects) is frozen, so that no collection walks it again;
