@@ -236,7 +236,9 @@ class OrderManager:
     async def send(self, order, slot=None):
         """Send ``order`` (a quote owning ``slot``, or a taker order when None) after the
         kill switch and the risk models let it through; returns its id or None."""
-        await give_way()  # after a cancel's reply: its bookkeeping and this order's apart
+        # a unit of its own: apart from a cancel's reply before it, and from other orders'
+        # requests (each costs the loop 0.05-0.3 ms)
+        await give_way()
         working = Working(order)
         reason = self.refusal(order)
         if reason:
@@ -252,7 +254,6 @@ class OrderManager:
         health = self.market.health[order.venue]
         health.orders_sent += 1
         try:
-            await give_way()  # a request costs 0.1-0.3 ms: not all in one turn
             venue_order_id = await self.connectors[order.venue].place_order(order)
         except (TimeoutError, LiqframeError, ConnectionError, OSError) as error:
             if isinstance(error, LiqframeError):
