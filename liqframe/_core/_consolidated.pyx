@@ -1019,6 +1019,8 @@ cdef class ConsolidatedBook:
               bint complete):
         """The top ``n`` levels of a view from the raw levels ``prices`` (best first), or None
         when ``prices`` ran out before the view was settled and more levels may exist."""
+        if not fees:
+            return self._direct_view(side, n, prices, weighted, threshold, complete)
         cdef Side* s = &self.sides[side]
         cdef Venue* v
         cdef int64_t price, shown, size, sign = -1 if side == 0 else 1
@@ -1058,6 +1060,44 @@ cdef class ConsolidatedBook:
                       np.array([r for _, _, r in final], dtype=np.int64).reshape(
                           len(final), columns),
                       np.array(self.venue_ids(), dtype=np.int64))
+
+
+    def _direct_view(self, int side, int64_t n, prices, bint weighted, int64_t threshold,
+                     bint complete):
+        """:meth:`_view` of the raw or weighted view, where each level keeps its price: the
+        levels come out in the order of ``prices``, straight into the arrays."""
+        cdef Side* s = &self.sides[side]
+        cdef Py_ssize_t count = len(prices), found = 0, level
+        cdef int slot, columns = self.n_venues
+        cdef int64_t price, size, total
+        cdef uint64_t mask
+        out_prices = np.empty(count, dtype=np.int64)
+        out_sizes = np.empty(count, dtype=np.int64)
+        out_rows = np.empty((count, columns), dtype=np.int64)  # each row written in full
+        cdef int64_t[::1] price_view = out_prices, size_view = out_sizes
+        cdef int64_t[:, ::1] row_view = out_rows
+        for price in prices:
+            if found >= n:
+                break
+            level = pm_get(&s.levels, price, -1)
+            mask = s.mask[level] & self.active
+            total = 0
+            for slot in range(columns):
+                size = 0
+                if mask >> slot & 1:
+                    size = s.contrib[level * self.stride + slot]
+                    if weighted:
+                        lq_muldiv(size, self.venues[slot].weight, C_WEIGHT_SCALE, 0, &size)
+                row_view[found, slot] = size
+                total += size  # at most 64 venues of 2**56 lots: within int64
+            if total >= threshold:
+                price_view[found], size_view[found] = price, total
+                found += 1
+        else:
+            if not complete:
+                return None
+        return Levels(out_prices[:found].copy(), out_sizes[:found].copy(),
+                      out_rows[:found].copy(), np.array(self.venue_ids(), dtype=np.int64))
 
 
 cdef class BookSink:

@@ -14,6 +14,7 @@ import time
 import aiohttp
 
 from liqframe.errors import LiqframeError
+from liqframe.host.scheduling import give_way
 
 
 class Backoff:
@@ -99,7 +100,11 @@ class WebSocketSession:
                 message = await ws.receive()
                 kind = message.type
                 if kind is text or kind is binary:
-                    on_message(message.data, clock())
+                    at = clock()
+                    # messages already received come without a suspension: each waits for
+                    # room in a turn of the loop, so a burst is not handled all in one turn
+                    await give_way()
+                    on_message(message.data, at)
                     received += 1
                     if received == 1:
                         self.backoff.reset()

@@ -22,7 +22,7 @@ import attrs
 
 from liqframe.errors import LiqframeError
 from liqframe.host.scheduling import give_way
-from liqframe.model import Order, OrderStatus, Side
+from liqframe.model import Order, OrderStatus, Side, order_fields
 
 OPEN = (OrderStatus.NEW, OrderStatus.ACKNOWLEDGED, OrderStatus.PARTIALLY_FILLED)
 TERMINAL = (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
@@ -72,7 +72,7 @@ class OrderManager:
 
     def snapshot(self):
         """Open orders and counts, for the status display and the API."""
-        return {"open": [attrs.asdict(o) for o in self.open_orders()],
+        return {"open": [order_fields(o) for o in self.open_orders()],
                 "sent": self.sent, "rejected": self.rejected, "cancelled": self.cancelled}
 
     def counts(self, venue):
@@ -126,7 +126,7 @@ class OrderManager:
         self._track(working)
         self.store.save_order(order, venue_order_id=order.venue_order_id,
                               reason=working.reason)
-        self.hub.publish("order", attrs.asdict(order))
+        self.hub.publish("order", order_fields(order))
 
     def on_venue_order(self, report: Order):
         """The venue's report of one of our orders (stream or reconciliation)."""
@@ -264,6 +264,7 @@ class OrderManager:
                 working.reason = str(error)
                 self._reject(working, working.order, working.reason)
             return None
+        await give_way()  # the reply's bookkeeping: apart from whatever woke up with it
         if working.order.status is OrderStatus.NEW:
             self._update(working, status=OrderStatus.ACKNOWLEDGED,
                          venue_order_id=str(venue_order_id))
@@ -302,6 +303,7 @@ class OrderManager:
             return False
         finally:
             working.cancelling = False
+        await give_way()  # the reply's bookkeeping: apart from whatever woke up with it
         if working.order.status in OPEN:
             self.cancelled += 1
             self._update(working, status=OrderStatus.CANCELLED)

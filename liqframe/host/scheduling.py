@@ -18,12 +18,18 @@ A timer due while the loop runs its callbacks waits for the end of that turn, an
 wakes runs in the turn after: how late it is depends on how long turns are, not on how long
 any one callback is. Bursts make long turns: each tick sends a handful of order requests,
 each push writes to a hundred clients, and a venue's messages arrive together, each piece
-taking 0.05 to 0.3 ms. The host's cooperative work therefore goes in units with
-:func:`give_way` between them, which goes on at once while the current turn has run less than
+taking 0.05 to 0.3 ms. The host's cooperative work therefore goes in units, each begun by
+:func:`give_way`, which goes on at once while the current turn has run less than
 :data:`TURN_BUDGET_S`, and otherwise waits for a later turn (in the order the waiting began,
 so every waiter gets through; a waiter that finds the turn spent when its own comes goes
 through in the turn after, whatever that turn has run). The same idea as tokio's cooperative
 budget, kept in time rather than in operations.
+
+A unit gives way *before* it starts, not only after it ends: a task woken by the network (a
+venue's message, the reply to an order) would otherwise run its first unit in whatever turn
+woke it, however much that turn had run. So every task that starts work in a spent turn waits,
+and a turn runs at most the budget, plus the one unit that began within it, plus the
+callbacks nobody can split (reading a socket, tens of microseconds).
 """
 
 import asyncio

@@ -11,14 +11,10 @@ import math
 import time
 from decimal import Decimal
 
-import attrs
-
 from liqframe.core import ASK, BID, from_units
-from liqframe.model import Order, Side
+from liqframe.model import Side, order_fields
 
 VIEWS = ("raw", "weighted", "fees")
-#: An order's fields, all plain values: its dict without attrs.asdict's generic walk.
-_ORDER_FIELDS = tuple(field.name for field in attrs.fields(Order))
 
 
 def min_lots(min_size: Decimal, instrument):
@@ -123,7 +119,7 @@ def bbo(host):
 
 
 def _order(order, instrument):
-    data = {name: getattr(order, name) for name in _ORDER_FIELDS}
+    data = order_fields(order)
     for name in ("type", "time_in_force", "status"):
         data[name] = data[name].value
     data["side"] = "buy" if order.side is Side.BID else "sell"

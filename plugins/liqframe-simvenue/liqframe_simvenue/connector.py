@@ -8,9 +8,12 @@ Orders are placed and cancelled on the stream while it is up (the venue answers 
 ``reply`` message: one WebSocket frame each way instead of an HTTP exchange, a fraction of the
 CPU on the host's event loop), over REST otherwise; everything else goes over REST.
 
-The stream is checked by the host (sequence gaps make it call :meth:`resync`); the venue's
-``sequence`` messages tell the connector when the last book messages were lost (no later one
-shows the gap), and it asks for a fresh snapshot itself. When the connection drops the
+A book message that follows on from the one before (or the snapshot) reaches the host whole,
+as int64 columns (``on_book_columns``, when the host takes them); any other goes change by
+change (``on_delta``) under its own sequence numbers, and the host checks them: a gap makes it
+call :meth:`resync`, a change already in the book is dropped. The venue's ``sequence``
+messages tell the connector when the last book messages were lost (no later one shows the
+gap), and it asks for a fresh snapshot itself. When the connection drops the
 connector reports the venue down, reconnects with backoff and reports it up again, and the
 host then reconciles orders, fills and balances through REST.
 """
@@ -24,10 +27,15 @@ from decimal import Decimal
 import aiohttp
 import orjson
 
+from liqframe.connectors.markets import Market
+from liqframe.core import ASK, BID
 from liqframe.errors import OrderError
 from liqframe.host.scheduling import give_way
 from liqframe.model import Balance, BookDelta, Fill, Order, Side
 from liqframe_simvenue.server import KEY_HEADER
+
+#: The venue's names of the book's sides.
+SIDES = {"buy": BID, "sell": ASK}
 
 #: Seconds an order operation sent on the stream waits for its reply (as REST's timeout).
 REPLY_TIMEOUT_S = 10.0
@@ -81,6 +89,7 @@ class SimVenueConnector:
         self.connects = 0
         self._sequence = None  # of the latest book change received on this connection
         self._asked = False  # a snapshot asked for and not yet received
+        self._levels_batch = None  # set once the venue's increments are known
         self._replies = {}  # id of an order operation sent on the stream -> its future
         self._reply_ids = itertools.count(1)
 
@@ -135,6 +144,9 @@ class SimVenueConnector:
             raise VenueUnavailable(
                 f"{self.venue}: the venue's increments ({info['price_increment']}, "
                 f"{info['size_increment']}) differ from the configured instrument's")
+        #: each book message's changes, parsed at the instrument's increments
+        self._levels_batch = Market(self.symbol, self.symbol, info["price_increment"],
+                                    info["size_increment"]).batch()
         await self._request("GET", "/api/balances")  # checks the key
 
     async def _connect(self):
@@ -176,6 +188,9 @@ class SimVenueConnector:
                 if message.type != aiohttp.WSMsgType.BINARY and \
                         message.type != aiohttp.WSMsgType.TEXT:
                     break
+                # messages already received come without a suspension: each waits for room
+                # in a turn of the loop, so a burst is not handled all in one turn
+                await give_way()
                 data = orjson.loads(message.data)
                 if self._dispatch(data):  # True: ask for a fresh snapshot
                     await self.resync(self.symbol)
@@ -183,8 +198,6 @@ class SimVenueConnector:
                     first = False
                     self.events.on_status(True, "connected" if self.connects == 1
                                           else "reconnected")
-                # messages already received come without a suspension: give way between them
-                await give_way()
         except (aiohttp.ClientError, OSError) as error:
             return f"connection lost: {error}"
         code = self.ws.close_code if self.ws is not None else None
@@ -195,9 +208,20 @@ class SimVenueConnector:
         kind, events, instrument = data["type"], self.events, self.instrument
         received = time.time_ns()
         if kind == "book":
-            first = data["first"]
-            self._sequence = first + len(data["changes"]) - 1
-            for index, (side, price, size) in enumerate(data["changes"]):
+            first, changes = data["first"], data["changes"]
+            follows = self._sequence is not None and first == self._sequence + 1
+            self._sequence = first + len(changes) - 1
+            columns = getattr(events, "on_book_columns", None)
+            if follows and columns is not None and self._levels_batch is not None:
+                # the usual case, in one call: the host applies the message whole
+                levels = self._levels_batch
+                levels.clear()
+                levels.add_sided(changes, 0, SIDES, 1, 2)
+                columns(self.symbol, *levels.columns(), self._sequence, data["ts"], received)
+                return False
+            # after a snapshot, a gap or a duplicate, or for a host without columns: a delta
+            # per change, each under its own sequence number, for the host to check
+            for index, (side, price, size) in enumerate(changes):
                 events.on_delta(BookDelta(
                     venue=self.venue, symbol=self.symbol, side=side,
                     price=instrument.price_ticks(price), size=instrument.size_lots(size),

@@ -13,7 +13,7 @@ from liqframe_simvenue.exchange import BUY, SELL, Exchange, Rejected
 from liqframe_simvenue.server import KEY_HEADER, VenueServer
 
 from liqframe.errors import OrderError
-from liqframe.model import Instrument, Order
+from liqframe.model import Instrument, Order, Side
 
 BTC = Instrument(base="BTC", quote="USDT", price_increment="0.01", size_increment="0.00001")
 
@@ -163,15 +163,27 @@ async def test_connector_streams_trades_and_reconnects():
         await venue.stop()
 
 
+class ColumnEvents(Events):
+    """A host that takes a whole message of book changes as int64 columns."""
+
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def on_book_columns(self, symbol, sides, prices, sizes, sequence, event_ns, received_ns):
+        self.messages.append((symbol, sides.tolist(), prices.tolist(), sizes.tolist(),
+                              sequence))
+
+
 @contextlib.asynccontextmanager
-async def connected(server_options=None, **options):
+async def connected(server_options=None, events=None, **options):
     """A venue server on ``exchange()`` and a connector streaming from it (snapshot in)."""
     ex = exchange()
     server = VenueServer(ex, **(server_options or {}))
     url = await server.start()
     connector = SimVenueConnector(venue="v", instruments=["BTC/USDT"], url=url, api_key="k",
                                  **options)
-    events = Events()
+    events = events or Events()
     try:
         await connector.start(events)
         while not events.snapshots:
@@ -290,3 +302,27 @@ async def test_python_m_serves_the_configs_venues_in_a_process_of_their_own(tmp_
     finally:
         process.stdin.close()  # the end of its standard input stops it
         assert process.wait(20) == 0
+
+
+async def test_book_messages_that_follow_on_come_whole_the_others_change_by_change():
+    async with connected(events=ColumnEvents()) as (ex, _, connector, events):
+        assert events.snapshots[0][3] == 0
+        ex.submit(2000, BUY, 100, 5)
+        ex.submit(2001, SELL, 120, 7)
+        for _ in range(250):
+            if len(events.messages) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert events.messages == [("BTC/USDT", [0], [100], [5], 1),
+                                   ("BTC/USDT", [1], [120], [7], 2)]
+        assert events.deltas == []
+        # a message that does not follow on (here: 3 and 4 never came) goes change by change,
+        # each under its own sequence number, for the host to find the gap
+        connector._dispatch({"type": "book", "first": 5, "ts": 1,
+                             "changes": [["buy", "0.99", "0.00003"], ["sell", "1.21", "0"]]})
+        assert [(d.side, d.price, d.size, d.sequence) for d in events.deltas] == [
+            (Side.BID, 99, 3, 5), (Side.ASK, 121, 0, 6)]
+        connector._dispatch({"type": "book", "first": 7, "ts": 1,
+                             "changes": [["sell", "1.22", "0.0001"]]})
+        assert events.messages[-1] == ("BTC/USDT", [1], [122], [10], 7)
+        assert len(events.deltas) == 2
