@@ -22,7 +22,13 @@ Three processes, so that each figure is the host's alone:
 For each wake-up, the part of its delay the host caused is bounded by the CPU time the
 host's process (every thread, so a thread holding the interpreter lock counts) used from the
 moment the timer came due until the probe ran (target <= 1 ms in every round); the JSON output
-lists the callbacks that ran meanwhile in the worst case.
+lists the callbacks that ran meanwhile in the worst case. That bound is loose on a virtual
+machine: time the hypervisor takes the core away from a running thread is charged to the
+thread as CPU time (a thread doing nothing but read the clocks sees gaps of 1 to 30 ms in
+which its CPU time grew as much as the wall clock). So the host's own work is also given
+alone: for each wake-up, the CPU time of the callbacks the loop ran from the moment the timer
+came due until the probe ran, the one running at that moment counted whole (target <= 1 ms
+in every round).
 
 Every delay figure of the host comes with the same probe's in a bare event loop running
 nothing else, measured at the same moments (the machine's floor: on a shared machine its
@@ -75,6 +81,7 @@ class Meter:
         self.turn = 0.0  # CPU time of the callbacks of the current turn of the loop
         self.turns = []  # CPU time of each turn with any callback
         self.caused = []  # per wake-up of the probe: the part of its delay the host caused
+        self.work = []  # per wake-up: the CPU time of the callbacks run meanwhile
         self.due = float("inf")  # when the probe's timer comes due (perf_counter)
         self.due_cpu = None  # the process's CPU time when it came due (see _timed)
         self.last = (0.0, 0.0)  # the last callback's start (process CPU time) and end (wall)
@@ -103,7 +110,7 @@ def _timed(handle):
     end = time.perf_counter()
     meter.last = (process, end)
     cpu, wall = time.thread_time() - cpu, end - wall
-    if meter.due_cpu is not None:
+    if meter.due_cpu is not None or end > meter.due:  # since the timer came due, or across
         meter.window.append((_name(handle), round(cpu * 1e3, 3)))
     if meter.fresh:
         meter.fresh = False
@@ -151,6 +158,7 @@ async def probe(stats):
             if caused > max(meter.caused, default=0.0):
                 meter.worst = meter.window
             meter.caused.append(caused)
+            meter.work.append(sum(cpu for _, cpu in meter.window) / 1e3)
 
 async def commands(stats):
     loop = asyncio.get_running_loop()
@@ -163,12 +171,15 @@ async def commands(stats):
             print(json.dumps({"ok": True}), flush=True)
         elif line == "report":
             data, caused = sorted(stats), sorted(meter.caused) or [0.0]
+            work = sorted(meter.work) or [0.0]
             print(json.dumps({"n": len(data), "max_ms": data[-1] * 1e3,
                               "p99_ms": data[int(len(data) * 0.99)] * 1e3,
                               "p50_ms": data[len(data) // 2] * 1e3,
                               "caused_max_ms": caused[-1] * 1e3,
                               "caused_p99_ms": caused[int(len(caused) * 0.99)] * 1e3,
                               "caused_worst": meter.worst,
+                              "work_max_ms": work[-1] * 1e3,
+                              "work_p99_ms": work[int(len(work) * 0.99)] * 1e3,
                               "callback_wall_ms": meter.wall * 1e3,
                               "callback_cpu_ms": meter.cpu * 1e3,
                               "callback": meter.name, "gc_ms": meter.gc * 1e3,
@@ -418,6 +429,11 @@ def _delay(name, rows, callbacks=True, **extra):
             "rounds_ms": [round(r["caused_max_ms"], 3) for r in rows],
             "callbacks_meanwhile": max(rows, key=lambda r: r["caused_max_ms"])["caused_worst"],
             "p99_ms": median(r["caused_p99_ms"] for r in rows)}
+        figures[f"{name}: host's callbacks while the probe waited, CPU"] = {
+            "unit": "ms", "by": {"liqframe": max(r["work_max_ms"] for r in rows)},
+            "value": max(r["work_max_ms"] for r in rows), "target": "<= 1",
+            "rounds_ms": [round(r["work_max_ms"], 3) for r in rows],
+            "p99_ms": median(r["work_p99_ms"] for r in rows)}
         figures[f"{name}: longest callback, CPU"] = {
             "unit": "ms", "by": {"liqframe": median(r["callback_cpu_ms"] for r in rows)},
             "value": median(r["callback_cpu_ms"] for r in rows), "target": "<= 1",
