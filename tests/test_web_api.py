@@ -11,6 +11,8 @@ from decimal import Decimal
 import aiohttp
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from liqframe_simvenue import SimulatedVenue
 from liqframe_simvenue.exchange import BUY
 
@@ -20,6 +22,7 @@ from liqframe.model import Instrument
 from liqframe.plugins import Registry, get_plugin_manager
 from liqframe.testing.web import web_section
 from liqframe.testing.world import wait_for
+from liqframe.web import views
 from liqframe.web.api import ANSWERS, STREAM
 from liqframe.web.stream import message
 
@@ -395,3 +398,18 @@ async def test_tiers_do_not_share_answers(frozen):
     books = exchange_books(frozen.venues)
     assert answered_levels(retail["asks"]) == expected_levels(books[1], 1, 5, 20_000)
     assert answered_levels(full["asks"]) == expected_levels(books[1], 1, 5)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**15), max_size=50),
+       st.sampled_from(["0.01", "0.5", "1", "0.00001", "25"]))
+def test_view_texts_match_the_instruments_own_before_and_after_the_cache_fills(counts,
+                                                                               increment):
+    instrument = Instrument(base="BTC", quote="USD", price_increment=increment,
+                            size_increment=increment)
+    price_text, size_text = views.formatters(instrument)
+    texts = price_text.__self__
+    texts.limit = 7  # the cache starts afresh several times over the list
+    for count in counts + counts[::-1]:
+        assert price_text(count) == instrument.price_text(count)
+        assert size_text(count) == instrument.size_text(count)
+        assert len(texts) <= 7

@@ -33,6 +33,24 @@ def _text_of(increment):
     return lambda count: from_units(count * step, decimals)
 
 
+class _Texts(dict):
+    """count -> text, remembered: the prices and sizes of a book's top levels come back push
+    after push, and a lookup costs a sixth of working the text out again. Starts afresh when
+    full."""
+
+    __slots__ = ("convert", "limit")
+
+    def __init__(self, convert, limit=4096):
+        super().__init__()
+        self.convert, self.limit = convert, limit
+
+    def __missing__(self, count):
+        if len(self) >= self.limit:
+            self.clear()
+        text = self[count] = self.convert(count)
+        return text
+
+
 _FORMATTERS = {}
 
 
@@ -40,8 +58,8 @@ def formatters(instrument):
     """``(price_text, size_text)`` of ``instrument``, made once per instrument."""
     entry = _FORMATTERS.get(id(instrument))
     if entry is None or entry[0] is not instrument:
-        entry = (instrument, _text_of(instrument.price_increment),
-                 _text_of(instrument.size_increment))
+        entry = (instrument, _Texts(_text_of(instrument.price_increment)).__getitem__,
+                 _Texts(_text_of(instrument.size_increment)).__getitem__)
         _FORMATTERS[id(instrument)] = entry
     return entry[1], entry[2]
 
