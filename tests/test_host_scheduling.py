@@ -272,3 +272,58 @@ async def test_give_way_slices_long_work_under_any_event_loop():
         await give_way()
     assert time.perf_counter() - start >= 0.008
     assert len(ticks) >= 10  # other callbacks ran in between
+
+
+def test_a_venue_sessions_burst_of_messages_is_handled_a_unit_a_turn():
+    # a venue sends twenty messages at once over a real loopback WebSocket: the session hands
+    # them over one unit at a time, and a timer that comes due meanwhile is not kept waiting
+    # for the whole burst
+    from aiohttp import web
+
+    from liqframe.connectors.session import WebSocketSession
+
+    async def main():
+        seen = []
+
+        async def serve(request):
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            for index in range(20):
+                await ws.send_str(str(index))
+            await ws.receive()  # until the client leaves
+            return ws
+
+        app = web.Application()
+        app.router.add_get("/ws", serve)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        burst = asyncio.Event()
+
+        def on_message(data, received_ns):
+            if data == "0":
+                asyncio.get_running_loop().call_later(0.0002, seen.append, "timer")
+            busy(TURN_BUDGET_S * 1.5)  # every message spends a turn's budget
+            seen.append(int(data))
+            if data == "19":
+                burst.set()
+
+        async def on_open(session):
+            await asyncio.sleep(0.05)  # the whole burst is in the socket before it is read
+
+        session = WebSocketSession(f"http://127.0.0.1:{port}/ws", on_open=on_open,
+                                   on_message=on_message, on_close=lambda reason: None)
+        try:
+            await session.start()
+            async with asyncio.timeout(5):
+                await burst.wait()
+        finally:
+            await session.close()
+            await runner.cleanup()
+        return seen
+
+    seen = on_precise_loop(main)
+    assert [s for s in seen if s != "timer"] == list(range(20))
+    assert "timer" in seen and seen.index("timer") < seen.index(10)
