@@ -1,14 +1,17 @@
 """Garbage collection during a run (:mod:`liqframe.host.garbage`): the heap frozen at the
 start, what outlives the middle generation frozen too (so no full collection walks it), frozen
 objects still freed by reference counting, frozen cycles freed by a sweep, the host sweeping
-every ``host.gc_sweep_s``, and the collector's settings put back afterwards."""
+every ``host.gc_sweep_s``, the young collections made between turns on the loop ``liqframe
+run`` uses, and the collector's settings put back afterwards."""
 
+import asyncio
 import gc
 import weakref
 
 import pytest
 
-from liqframe.host.garbage import THRESHOLDS, Collector
+from liqframe.host import scheduling
+from liqframe.host.garbage import BACKSTOP, THRESHOLDS, Collector
 from liqframe.testing.world import SimWorld
 
 
@@ -119,3 +122,38 @@ async def test_no_sweep_when_gc_sweep_s_is_0(world, tmp_path):
     host.hub.hooks.append(lambda kind, data: sweeps.append(data) if kind == "gc" else None)
     assert await host.run(2.5) == "completed"
     assert sweeps == []
+
+
+def test_on_the_hosts_loop_young_collections_run_between_turns():
+    async def main():
+        collector = Collector()
+        thresholds = gc.get_threshold()
+        collector.start(asyncio.get_running_loop())
+        try:
+            seen = [gc.get_threshold(), scheduling._turn.idle is not None]
+            keep = [Node() for _ in range(THRESHOLDS[0] + 50)]  # containers: a collection due
+            assert gc.get_count()[0] >= THRESHOLDS[0]  # the collector itself waits (backstop)
+            await asyncio.sleep(0.01)  # the loop waits: the collection is made then
+            seen += [collector.idle_collections, gc.get_count()[0] < THRESHOLDS[0], len(keep)]
+        finally:
+            collector.stop()
+        seen += [gc.get_threshold() == thresholds, scheduling._turn.idle is None]
+        return seen
+
+    with asyncio.Runner(loop_factory=scheduling.new_event_loop) as runner:
+        threshold, idle_set, collections, collected, _, restored, unset = runner.run(main())
+    assert threshold == BACKSTOP and idle_set
+    assert collections >= 1 and collected
+    assert restored and unset
+
+
+def test_on_another_loop_the_collector_collects_by_the_thresholds_itself():
+    async def main():
+        collector = Collector()
+        collector.start(asyncio.get_running_loop())
+        try:
+            return gc.get_threshold(), scheduling._turn.idle
+        finally:
+            collector.stop()
+
+    assert asyncio.run(main()) == (THRESHOLDS, None)

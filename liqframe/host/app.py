@@ -579,7 +579,7 @@ class Host:
                 return status
             self._build_state()
             self.web = await start_web(self)
-            self.collector.start()
+            self.collector.start(asyncio.get_running_loop())
             problem = scheduling.apply()
             if problem:
                 self.report(problem)
