@@ -177,7 +177,7 @@ _turn = _Turn()
 async def give_way():
     """Return at once while the current turn has run less than :data:`TURN_BUDGET_S` and nobody
     waits; otherwise in a later turn, after those who began waiting before. Cooperative work
-    calls it between units of a few hundred microseconds at most."""
+    calls it before each unit of a few hundred microseconds at most."""
     turn = _turn
     if not turn.waiting and time.perf_counter() - turn.started <= TURN_BUDGET_S:
         return

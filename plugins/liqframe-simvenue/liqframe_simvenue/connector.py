@@ -90,6 +90,7 @@ class SimVenueConnector:
         self._sequence = None  # of the latest book change received on this connection
         self._asked = False  # a snapshot asked for and not yet received
         self._levels_batch = None  # set once the venue's increments are known
+        self._columns = None  # the host's on_book_columns, if it has one (see start)
         self._replies = {}  # id of an order operation sent on the stream -> its future
         self._reply_ids = itertools.count(1)
 
@@ -104,7 +105,8 @@ class SimVenueConnector:
             headers={KEY_HEADER: self.api_key},
             timeout=aiohttp.ClientTimeout(total=10, sock_connect=3))
         try:
-            await self._check_venue()
+            await self._check_venue()  # sets the batch the columns are parsed into
+            self._columns = getattr(events, "on_book_columns", None)
             await self._connect()
         except BaseException:
             await self.stop()
@@ -211,13 +213,13 @@ class SimVenueConnector:
             first, changes = data["first"], data["changes"]
             follows = self._sequence is not None and first == self._sequence + 1
             self._sequence = first + len(changes) - 1
-            columns = getattr(events, "on_book_columns", None)
-            if follows and columns is not None and self._levels_batch is not None:
+            if follows and self._columns is not None:
                 # the usual case, in one call: the host applies the message whole
                 levels = self._levels_batch
                 levels.clear()
                 levels.add_sided(changes, 0, SIDES, 1, 2)
-                columns(self.symbol, *levels.columns(), self._sequence, data["ts"], received)
+                self._columns(self.symbol, *levels.columns(), self._sequence, data["ts"],
+                              received)
                 return False
             # after a snapshot, a gap or a duplicate, or for a host without columns: a delta
             # per change, each under its own sequence number, for the host to check
