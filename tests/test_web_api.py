@@ -363,6 +363,42 @@ async def test_a_client_that_reads_too_slowly_is_dropped_and_others_keep_up(tmp_
         await stop(running)
 
 
+async def test_clients_are_pinged_and_one_that_never_answers_is_dropped(frozen):
+    stream = frozen.host.web.app[STREAM]
+    stream.heartbeat = 0.4  # a ping 0.4 s after connecting or answering; 0.2 s to answer
+    url = frozen.url.replace("http", "ws") + "/api/ws?key=full-key&channels=bbo"
+    loop = asyncio.get_running_loop()
+    async with frozen.session.ws_connect(url, autoping=False) as polite, \
+            frozen.session.ws_connect(url, autoping=False) as silent:
+        pings, start = 0, loop.time()
+        while loop.time() - start < 2:  # the polite one answers every ping it gets
+            message = await polite.receive(timeout=1)
+            if message.type is aiohttp.WSMsgType.PING:
+                pings += 1
+                await polite.pong(message.data)
+            else:
+                assert message.type is aiohttp.WSMsgType.BINARY
+        assert 3 <= pings <= 5  # one each 0.4 s and a push (0.1 s)
+        kinds = []  # the silent one reads everything and never answers
+        while (message := await silent.receive(timeout=1)).type is not \
+                aiohttp.WSMsgType.CLOSE:
+            kinds.append(message.type)
+        assert aiohttp.WSMsgType.PING in kinds
+        assert message.data == 1008 and message.extra == "no pong within 0.2 s"
+        assert len(stream.clients) == 1  # the polite one stays
+        assert (await polite.receive(timeout=1)).type in (aiohttp.WSMsgType.BINARY,
+                                                          aiohttp.WSMsgType.PING)
+
+
+async def test_the_host_answers_a_clients_ping(frozen):
+    url = frozen.url.replace("http", "ws") + "/api/ws?key=full-key&channels=bbo"
+    async with frozen.session.ws_connect(url, autoping=False) as ws:
+        await ws.ping(b"are you there")
+        while (message := await ws.receive(timeout=2)).type is aiohttp.WSMsgType.BINARY:
+            pass
+        assert message.type is aiohttp.WSMsgType.PONG and message.data == b"are you there"
+
+
 # -- cached book answers ---------------------------------------------------------------
 
 async def raw(running, path, key="full-key"):
