@@ -196,6 +196,40 @@ def test_work_that_gives_way_resumes_behind_the_sleepers_woken_meanwhile():
     assert on_precise_loop(main) == ["sleeper", "work"]
 
 
+def test_after_a_turn_that_overran_new_work_waits_for_what_that_turn_woke():
+    async def main():
+        seen = []
+
+        async def sleeper():
+            await asyncio.sleep(0.0001)
+            seen.append("sleeper")
+
+        task = asyncio.create_task(sleeper())
+        await asyncio.sleep(0)  # the sleeper sleeps
+        busy(TURN_BUDGET_S + 0.0005)  # this turn overruns; the sleeper's timer comes due
+        await asyncio.sleep(0)  # the next turn, where the sleeper's timer fires
+        await give_way()  # new work at the start of it: after the sleeper, not before
+        seen.append("work")
+        await task
+        return seen
+
+    assert on_precise_loop(main) == ["sleeper", "work"]
+
+
+def test_a_turn_within_its_budget_leaves_the_next_one_a_whole_budget():
+    async def main():
+        seen = []
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # a turn that ran next to nothing
+        asyncio.get_running_loop().call_soon(seen.append, "other")
+        await give_way()
+        seen.append("work")
+        await asyncio.sleep(0)
+        return seen
+
+    assert on_precise_loop(main) == ["work", "other"]
+
+
 def test_waiters_go_through_in_the_order_they_began_waiting_one_a_turn():
     async def main():
         seen = []
