@@ -144,6 +144,12 @@ async def test_consolidated_and_venue_books_are_the_exchanges_books(frozen):
     assert {v for level in answer["bids"] + answer["asks"] for v in level["venues"]} == \
         set(NAMES)
     assert ticks(answer["bid"]) == max(books[0]) and ticks(answer["ask"]) == min(books[1])
+    # the WebSocket's book channel (built a side a unit of work) says the same
+    url = frozen.url.replace("http", "ws") + "/api/ws?key=full-key&channels=book&depth=10"
+    async with frozen.session.ws_connect(url) as ws:
+        pushed = orjson.loads((await ws.receive(timeout=5)).data)["book"]
+    assert list(pushed) == ["BTC"]
+    assert {**pushed["BTC"], "ts_ns": 0} == {**answer, "ts_ns": 0}
     for name, venue in frozen.venues.items():
         bids, asks = venue.exchange._levels()
         status, book, _ = await frozen.get(f"/api/venues/{name}/book?depth=3")

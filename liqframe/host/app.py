@@ -456,21 +456,23 @@ class Host:
         last_balances = last_sweep = time.monotonic()
         while True:
             await asyncio.sleep(interval)
-            await give_way()
-            self._record_metrics()
+            await self._record_metrics()
             await give_way()
             self.hub.publish("status", await self._snapshot_in_turns())
             if time.monotonic() - last_balances >= self.config.host.reconcile_s:
                 last_balances = time.monotonic()
                 for venue, health in self.market.health.items():
                     if health.ready:
+                        await give_way()  # a request: a unit of its own
                         with contextlib.suppress(LiqframeError, ConnectionError, OSError,
                                                  asyncio.TimeoutError):
                             await self._refresh_balances(venue, self.components.venues[venue])
             if self.components.rebalancer is not None:
+                await give_way()
                 self._plan_transfers()
             sweep_s = self.config.host.gc_sweep_s
             if sweep_s and time.monotonic() - last_sweep >= sweep_s:
+                await give_way()
                 last_sweep = time.monotonic()
                 found, took = self.collector.sweep()
                 self.hub.event("gc", f"full garbage collection: {found} unreachable objects "
@@ -493,18 +495,23 @@ class Host:
     def _marks(self):
         return {s: self.market.mid(s) for s in self.components.instruments}
 
-    def _record_metrics(self):
+    async def _record_metrics(self):
+        """The metrics of now to the store, in three units (:func:`give_way` before each): the
+        market's rows, the portfolio's, the order counts."""
         rows = []
+        await give_way()
         for row in self.market.venue_rows():
             for name in ("bid", "ask"):
                 if row[name] is not None:
                     rows.append((f"{name}:{row['symbol']}", row["venue"], float(row[name])))
             if row["lag_ms"] is not None:
                 rows.append(("lag_ms", row["venue"], row["lag_ms"]))
+        await give_way()
         for row in self.portfolio.rows(self._marks()):
             rows.append((f"inventory:{row['base']}", row["venue"], float(row["inventory"])))
             rows.append((f"pnl:{row['quote']}", row["venue"], row["pnl"]))
             rows.append((f"fees:{row['quote']}", row["venue"], row["fees"]))
+        await give_way()
         for venue in self.market.health:
             rows.append(("open_orders", venue, float(self.orders.counts(venue))))
         self.store.record_metrics(rows)
@@ -632,7 +639,7 @@ class Host:
                                      asyncio.TimeoutError):
                 await self._catch_up_fills(venue, connector)
                 await self._refresh_balances(venue, connector)
-        self._record_metrics()
+        await self._record_metrics()
         for name in running:
             with contextlib.suppress(Exception):
                 await self.components.venues[name].stop()

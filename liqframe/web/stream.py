@@ -209,31 +209,34 @@ class Stream:
 
     # -- frames ----------------------------------------------------------------------------
 
-    def frame(self, subscription, tier, events=None, fills=None):
-        """One message for ``subscription`` (tier name, channels, depth, asset)."""
-        frame = {"type": "frame", "ts_ns": time.time_ns()}
-        for channel in subscription[1]:
-            frame[channel] = self._channel(channel, subscription, tier, events, fills)
-        return frame
-
     async def frame_bytes(self, subscription, tier, events=None, fills=None):
         """:meth:`frame` serialised, built a channel at a time, giving way in between."""
         frame = {"type": "frame", "ts_ns": time.time_ns()}
         for channel in subscription[1]:
             await give_way()
-            frame[channel] = self._channel(channel, subscription, tier, events, fills)
+            if channel == "book":
+                frame[channel] = await self._books(subscription, tier)
+            else:
+                frame[channel] = self._channel(channel, subscription, tier, events, fills)
         return orjson.dumps(frame)
+
+    async def _books(self, subscription, tier):
+        """The ``book`` channel: the consolidated books, a side of one a unit of work."""
+        _, _, depth, asset = subscription
+        books = {}
+        for name in (views.assets(self.host) if asset is None else [asset]):
+            if books:
+                await give_way()
+            books[name] = await views.consolidated_in_turns(self.host, name, depth,
+                                                            tier.min_size)
+        return books
 
     async def frame_message(self, subscription, tier, events=None, fills=None):
         """:meth:`frame_bytes` as a whole WebSocket message (:func:`message`)."""
         return message(await self.frame_bytes(subscription, tier, events, fills))
 
     def _channel(self, channel, subscription, tier, events, fills):
-        _, _, depth, asset = subscription
-        host = self.host
-        if channel == "book":
-            return {a: views.consolidated(host, a, depth, tier.min_size)
-                    for a in (views.assets(host) if asset is None else [asset])}
+        depth, host = subscription[2], self.host
         if channel == "venue_books":
             return [views.venue_book(host, v, s, depth, tier.min_size)
                     for v, s in views.venue_symbols(host)]
