@@ -165,9 +165,8 @@ def new_event_loop():
 #: next turn. A timer due in a turn waits for the rest of it (this plus the unit that began
 #: within it, up to half a millisecond), and for the next turn, which begins spent when that
 #: one overran: under a millisecond, with room for the callbacks nobody can split (reading a
-#: socket). With every unit giving way before it
-#: starts, 0.1 ms kept the host's part of the web benchmark's worst delays 0.15 ms lower than
-#: 0.2 ms did, at the same REST throughput.
+#: socket). With every unit giving way before it starts, 0.1 ms kept the host's part of the
+#: web benchmark's worst delays 0.15 ms lower than 0.2 ms did, at the same REST throughput.
 TURN_BUDGET_S = 0.0001
 
 

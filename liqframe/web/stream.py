@@ -210,7 +210,8 @@ class Stream:
     # -- frames ----------------------------------------------------------------------------
 
     async def frame_bytes(self, subscription, tier, events=None, fills=None):
-        """:meth:`frame` serialised, built a channel at a time, giving way in between."""
+        """The frame of ``subscription`` (tier name, channels, depth, asset) serialised, built a
+        channel at a time (the book a side at a time), giving way in between."""
         frame = {"type": "frame", "ts_ns": time.time_ns()}
         for channel in subscription[1]:
             await give_way()
